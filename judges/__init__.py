@@ -1,0 +1,1 @@
+"""transeval.judges: judge client, persistent cache and rubrics (YAML files in ``rubrics/``)."""
