@@ -44,7 +44,13 @@ class JudgeResult:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached: bool = False
-    unreachable: bool = False
+
+
+def is_unreachable(reason: str | None) -> bool:
+    """True if an unscored reason says the endpoint could not be reached (worth a rerun later)."""
+    return bool(reason) and reason.startswith("judge failed") and (
+        "APIConnectionError" in reason or "APITimeoutError" in reason
+    )
 
 
 def public_url(url: str | None) -> str:
@@ -105,8 +111,7 @@ class JudgeClient:
                     return JudgeResult(None, f"judge HTTP {exc.status_code}: {self._scrub(str(exc))}")
                 except (openai.APIError, AttributeError, IndexError, TypeError, ValueError) as exc:
                     return JudgeResult(None, f"malformed judge response: {self._scrub(str(exc))}")
-        unreachable = "APIConnectionError" in last or "APITimeoutError" in last
-        return JudgeResult(None, f"judge failed after {s.max_retries + 1} attempts: {last}", unreachable=unreachable)
+        return JudgeResult(None, f"judge failed after {s.max_retries + 1} attempts: {last}")
 
     async def _run(self, requests: Sequence[JudgeRequest], desc: str) -> list[JudgeResult]:
         s = self.settings

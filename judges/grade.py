@@ -11,7 +11,7 @@ from transeval.harness.errors import TransevalError
 from transeval.harness.stats import summarize
 from transeval.harness.types import Conversation, Judgment, TaskScores
 from transeval.judges.cache import JudgeCache, cache_key
-from transeval.judges.client import JudgeClient, JudgeRequest
+from transeval.judges.client import JudgeClient, JudgeRequest, is_unreachable
 from transeval.judges.config import JudgeSettings, resolve_settings
 from transeval.judges.rubric import Rubric, load_rubric
 
@@ -118,4 +118,8 @@ def judge_conversations(
         f"tokens prompt={scores.prompt_tokens} completion={scores.completion_tokens}",
         file=sys.stderr,
     )
+    lost = sum(is_unreachable(j.reason) for j in judgments)
+    if lost:
+        print(f"transeval: warning: {task}: the judge could not be reached for {lost} turns; they are unscored. "
+              "Rerun `transeval judge <output_path>` to judge them (judged turns are cached).", file=sys.stderr)
     return judgments, scores

@@ -1,0 +1,105 @@
+"""Streamlit leaderboard: ``transeval board RUNS`` (or ``streamlit run dashboard/app.py -- --runs RUNS``).
+
+A thin view: every number comes from :mod:`transeval.dashboard.data`. Model output and judge text are
+shown with ``st.text`` (never as Markdown or HTML).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+from transeval.dashboard import data
+from transeval.harness.errors import TransevalError
+
+
+def _runs_dir() -> Path:
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--runs", default=os.environ.get("TRANSEVAL_RUNS_DIR", "runs"))
+    args, _ = parser.parse_known_args(sys.argv[1:])
+    return Path(args.runs)
+
+
+@st.cache_data(ttl=30)
+def _leaderboard(root: str) -> data.pd.DataFrame:
+    return data.leaderboard(Path(root))
+
+
+def _fmt(x: float | None) -> str:
+    return "–" if x is None else f"{x:.2f}"
+
+
+def render_leaderboard(root: Path) -> data.pd.DataFrame:
+    """The table of all runs, filterable by task and model."""
+    board = _leaderboard(str(root))
+    if board.empty:
+        st.info(f"No lm-eval runs under {root}. Run `lm_eval ... --output_path {root} --log_samples` first.")
+        st.stop()
+    tasks = sorted(board["task"].unique())
+    chosen = st.sidebar.multiselect("Tasks", tasks, default=tasks)
+    models = sorted(board["model"].unique())
+    chosen_models = st.sidebar.multiselect("Models", models, default=models)
+    view = board[board["task"].isin(chosen) & board["model"].isin(chosen_models)].copy()
+    view["95% CI"] = [f"[{_fmt(lo)}, {_fmt(hi)}]" for lo, hi in zip(view["ci_low"], view["ci_high"], strict=True)]
+    view["scored"] = [f"{s}/{t}" if s == s and s is not None else "–" for s, t in
+                      zip(view["n_scored"], view["n_total"], strict=True)]
+    st.subheader("Leaderboard")
+    st.dataframe(
+        view[["model", "task", "metric", "score", "95% CI", "scored", "turn1", "turn2", "judge", "date"]],
+        hide_index=True, use_container_width=True,
+    )
+    st.download_button("Download CSV", view.to_csv(index=False), "leaderboard.csv", "text/csv")
+    return view
+
+
+def render_run(root: Path, view: data.pd.DataFrame) -> None:
+    """Per-category table and per-sample drill-down of one run and task."""
+    if view.empty:
+        return
+    labels = [f"{m} · {t} · {d}" for m, t, d in zip(view["model"], view["task"], view["date"], strict=True)]
+    pick = st.selectbox("Run", range(len(labels)), format_func=labels.__getitem__)
+    row = view.iloc[int(pick or 0)]
+    run = data.run_by_results_path(root, row["run"])
+    task = str(row["task"])
+    st.subheader("Per category")
+    st.dataframe(data.category_table(run, task), hide_index=True, use_container_width=True)
+    st.subheader("Samples")
+    items = data.samples(run, task)
+    if not items:
+        st.info("No per-sample log for this run (run lm_eval with --log_samples).")
+        return
+    categories = sorted({s.category for s in items})
+    cat = st.selectbox("Category", ["(all)", *categories])
+    for s in items:
+        if cat != "(all)" and s.category != cat:
+            continue
+        with st.expander(f"{s.question_id} · {s.category} · mean {_fmt(s.mean_score)}"):
+            for t, turn in enumerate(s.turns, 1):
+                st.caption(f"Turn {t}: score {_fmt(turn.score)}" + (f" ({turn.reason})" if turn.reason else ""))
+                st.text("Question:\n" + turn.question)
+                st.text("Answer:\n" + (turn.answer if turn.answer is not None else "(none)"))
+                if turn.raw != (turn.answer or ""):
+                    st.text("Raw output:\n" + turn.raw)
+                if turn.note:
+                    st.text("Note: " + turn.note)
+                if turn.explanation:
+                    st.text("Judge:\n" + turn.explanation)
+
+
+def main() -> None:
+    """Render the page."""
+    st.set_page_config(page_title="transeval leaderboard", layout="wide")
+    st.title("transeval leaderboard")
+    root = Path(st.sidebar.text_input("Runs folder", str(_runs_dir())))
+    try:
+        view = render_leaderboard(root)
+        render_run(root, view)
+    except TransevalError as exc:
+        st.error(str(exc))
+
+
+main()

@@ -1,0 +1,118 @@
+import sqlite3
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from conftest import SECRET
+from scripted_server import ScriptedOpenAI
+
+from transeval.harness.errors import JudgeConfigError
+from transeval.harness.types import Conversation, JudgeSpec, Question, TurnOutput
+from transeval.judges.client import check_endpoint
+from transeval.judges.config import JudgeSettings, resolve_settings
+from transeval.judges.grade import judge_conversations
+
+SPEC = JudgeSpec(
+    rubric="mtbench-th-single-v1", rubric_reference="mtbench-th-single-math-v1",
+    rubric_multi_turn="mtbench-th-single-v1-multi-turn",
+    rubric_multi_turn_reference="mtbench-th-single-math-v1-multi-turn", reference_categories=("math",),
+)
+
+
+def conv(qid: str, answers: list[str | None], category: str = "writing", reference=None) -> Conversation:
+    q = Question("thai_mtbench", qid, category, ("คำถามหนึ่ง " + qid, "คำถามสอง " + qid), ("q1", "q2"),
+                 reference, "Thai", "plain", SPEC)
+    return Conversation(q, tuple(TurnOutput("p", a or "", a) for a in answers))
+
+
+@pytest.fixture
+def settings(server: ScriptedOpenAI, tmp_path: Path) -> JudgeSettings:
+    return JudgeSettings(model="judge-scripted", base_url=server.base_url, api_key=SECRET, max_retries=3,
+                         timeout_s=0.5, backoff_s=0.01, concurrency=4, cache_path=tmp_path / "cache.sqlite")
+
+
+def test_judges_every_turn_and_rerun_hits_cache(server, settings):
+    convs = [conv(str(i), [f"ตอบ {i}", f"ตอบสอง {i}"]) for i in range(5)]
+    judgments, scores = judge_conversations(convs, settings)
+    assert server.judge_calls() == 10
+    assert all(j.score is not None and 1 <= j.score <= 10 for j in judgments)
+    assert scores.n_scored == 10 and scores.judge_calls == 10 and scores.prompt_tokens == 110
+    again, scores2 = judge_conversations(convs, settings)
+    assert server.judge_calls() == 10, "a rerun must make zero judge calls"
+    assert [j.score for j in again] == [j.score for j in judgments]
+    assert all(j.cached for j in again) and scores2.judge_calls == 0
+
+
+def test_turn2_prompt_shows_whole_conversation_and_reference(server, settings):
+    c = conv("101", ["คำตอบแรก", "คำตอบที่สอง"], category="math", reference=("REF-ONE", "REF-TWO"))
+    judgments, _ = judge_conversations([c], settings)
+    by_turn = {j.turn: j for j in judgments}
+    assert by_turn[0].rubric == "mtbench-th-single-math-v1"
+    assert by_turn[1].rubric == "mtbench-th-single-math-v1-multi-turn"
+    prompts = ["\n".join(m["content"] for m in r["messages"]) for r in server.judge_requests()]
+    turn2 = next(p for p in prompts if "คำตอบที่สอง" in p)
+    assert "คำตอบแรก" in turn2 and "REF-ONE" in turn2 and "REF-TWO" in turn2
+    assert all(r["temperature"] == 0 for r in server.judge_requests())
+
+
+def test_failures_are_retried_and_garbage_is_unscored(server, settings):
+    server.failures.extend(["429", "500", "timeout", "garbage"])
+    convs = [conv(str(i), [f"ตอบ {i}", f"ตอบสอง {i}"]) for i in range(3)]
+    judgments, scores = judge_conversations(convs, settings)
+    unscored = [j for j in judgments if j.score is None]
+    assert len(unscored) == 1, [j.reason for j in unscored]
+    assert unscored[0].reason.startswith("malformed judge response")
+    assert server.judge_calls() == 6 + 4 - 1  # 3 retried failures + 1 garbage reply (not retried)
+    assert scores.n_scored == 5 and scores.unscored_reasons
+    # The garbage reply was not cached: a rerun asks again for that turn only.
+    judge_conversations(convs, settings)
+    assert server.judge_calls() == 10
+
+
+def test_empty_and_missing_answers_are_unscored_without_a_call(server, settings):
+    c = conv("7", ["   ", None])
+    c = Conversation(c.question, (c.turns[0], TurnOutput("p", "<EN> q", None, "tcot: missing <TH>")))
+    judgments, scores = judge_conversations([c], settings)
+    assert server.judge_calls() == 0
+    assert [j.reason for j in judgments] == ["empty answer", "tcot: missing <TH>"]
+    assert scores.overall.mean is None and scores.n_scored == 0
+
+
+def test_unparsable_rating_is_none_not_zero(server, settings):
+    server.candidate_replies.clear()
+    c = conv("8", ["ตอบ", "ตอบ"])
+    # Judge model name not starting with "judge" gets the candidate script (no rating at all).
+    judgments, scores = judge_conversations([c], replace(settings, model="other-model"))
+    assert all(j.score is None and j.reason == "no rating in judge reply" for j in judgments)
+    assert scores.overall.mean is None
+
+
+def test_exhausted_retries_give_reason(server, settings):
+    server.failures.extend(["500"] * 4)
+    judgments, _ = judge_conversations([conv("9", ["ตอบ"])], replace(settings, max_retries=3))
+    assert judgments[0].score is None and "judge failed after 4 attempts" in judgments[0].reason
+
+
+def test_secret_never_stored(server, settings):
+    judge_conversations([conv("1", ["ตอบ", "ตอบ"])], settings)
+    raw = Path(settings.cache_path).read_bytes()
+    assert SECRET.encode() not in raw
+    assert "sk-" not in repr(settings)
+    rows = sqlite3.connect(settings.cache_path).execute("SELECT count(*) FROM replies").fetchone()
+    assert rows[0] == 2
+
+
+def test_missing_key_is_one_clear_error(monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(JudgeConfigError, match="OPENAI_API_KEY.*--predict_only"):
+        resolve_settings()
+
+
+def test_unreachable_endpoint_fails_after_retries(settings):
+    dead = replace(settings, base_url="http://127.0.0.1:9/v1", max_retries=1)
+    with pytest.raises(JudgeConfigError, match=r"unreachable after 2 attempts"):
+        check_endpoint(dead)
+
+
+def test_reachable_endpoint_passes(settings):
+    check_endpoint(settings)
