@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import streamlit as st
-
 from transeval.dashboard import data
 from transeval.harness.errors import TransevalError
 

@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-
-from transeval.harness.store import Run, find_runs, read_judgments, read_jsonl, read_scores
+from transeval.harness.store import Run, find_runs, read_jsonl, read_judgments, read_scores
 
 LEADERBOARD_COLUMNS = [
     "model", "task", "metric", "score", "ci_low", "ci_high", "n_scored", "n_total", "turn1", "turn2", "judge",

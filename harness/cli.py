@@ -44,7 +44,7 @@ def judge_runs(root: Path, tasks: set[str] | None = None, judge_model: str | Non
             convs = []
             for lineno, rec in read_jsonl(samples):
                 doc = rec.get("doc")
-                if not _is_judged_doc(doc):
+                if not isinstance(doc, dict) or not _is_judged_doc(doc):
                     break
                 resps = rec.get("filtered_resps") or []
                 if not resps or not isinstance(resps[0], str):
@@ -98,6 +98,13 @@ def main(argv: list[str] | None = None) -> int:
     p_board.add_argument("--port", type=int)
     p_board.add_argument("--headless", action="store_true", help="do not open a browser")
     sub.add_parser("tasks-dir", help="print the task folder (for lm_eval --include_path without the hook)")
+    sub.add_parser("demo", help="evaluate the bundled gemma-3-270m on thai_mtbench (see `transeval demo -h`)",
+                   add_help=False)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["demo"]:
+        from transeval.harness.demo import main as demo_main
+
+        return demo_main(argv[1:])
     args = parser.parse_args(argv)
     try:
         if args.command == "judge":

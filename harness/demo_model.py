@@ -8,6 +8,7 @@ weights into a model built from the same config, save that once, and reuse the f
 from __future__ import annotations
 
 import argparse
+import copy
 import logging
 import time
 from pathlib import Path
@@ -60,7 +61,11 @@ def prepare_gemma(out_dir: Path = DEFAULT_CACHE) -> Path:
     tok = AutoTokenizer.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name)
     gguf_model = AutoModelForCausalLM.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name)
     # A GGUF-loaded model refuses save_pretrained; a fresh model from the same config does not.
-    model = AutoModelForCausalLM.from_config(gguf_model.config)
+    # Drop the GGUF quantization entry, or reloading the saved folder asks for the .gguf file again.
+    config = copy.deepcopy(gguf_model.config)
+    if hasattr(config, "quantization_config"):
+        delattr(config, "quantization_config")
+    model = AutoModelForCausalLM.from_config(config)
     model.load_state_dict(gguf_model.state_dict())
     model.generation_config = gguf_model.generation_config
     if not getattr(tok, "chat_template", None):

@@ -93,7 +93,7 @@ def patch_evaluator(module: ModuleType) -> None:
                 lm.generate_until = original
 
     evaluate.__transeval__ = True  # type: ignore[attr-defined]
-    module.evaluate = evaluate
+    setattr(module, "evaluate", evaluate)  # noqa: B010
 
 
 def _run_folder(tracker: Any) -> Path | None:

@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from transeval.harness.errors import JudgeConfigError, TransevalError
 from transeval.harness.multiturn import ConversationSpec, decode_outputs
-from transeval.harness.types import Conversation, JudgeSpec, Judgment, Question, TaskScores, TurnOutput
+from transeval.harness.records import Conversation, JudgeSpec, Judgment, Question, TaskScores, TurnOutput
 
 log = logging.getLogger(__name__)
 
-TASKS_DIR = Path(__file__).resolve().parent.parent / "tasks"
-_REQUIRED = {"question_id": (int, str), "category": str, "turns": list}
-_OPTIONAL = {"turns_en": list, "reference": list, "reference_gpt4": list, "xlsx_instruct_id": int}
+_REQUIRED: dict[str, type | tuple[type, ...]] = {"question_id": (int, str), "category": str, "turns": list}
+_OPTIONAL: dict[str, type] = {"turns_en": list, "reference": list, "reference_gpt4": list, "xlsx_instruct_id": int}
 #: Per-task results of the judge in this process, for the remaining metrics and for the result writer.
 JUDGED: dict[str, tuple[list[Conversation], list[Judgment], TaskScores]] = {}
 
@@ -183,10 +181,10 @@ def conversation_from_sample(doc: Mapping[str, Any], reply: str) -> Conversation
 try:  # lm-eval is a dependency, but keep the pure helpers importable without it.
     from lm_eval.api.task import ConfigurableTask
 except ImportError:  # pragma: no cover
-    ConfigurableTask = object  # type: ignore[assignment,misc]
+    ConfigurableTask = object
 
 
-class MultiTurnTask(ConfigurableTask):  # type: ignore[misc,valid-type]
+class MultiTurnTask(ConfigurableTask):
     """An lm-eval task whose documents are multi-turn conversations judged by an LLM."""
 
     def __init__(self, config: dict[str, Any] | None = None, **kwargs: Any) -> None:
@@ -259,7 +257,3 @@ aggregate_score_ci_high = _derived("score_ci_high")
 aggregate_n_scored = _derived("n_scored")
 aggregate_n_total = _derived("n_total")
 
-
-def env_flag(name: str) -> bool:
-    """True if an environment variable is set to a truthy value."""
-    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")

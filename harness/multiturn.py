@@ -21,8 +21,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from transeval.harness.records import TurnOutput
 from transeval.harness.tcot import DEFAULT_TARGET_TAG, parse_tcot, tag_to_reprompt
-from transeval.harness.types import TurnOutput
 
 log = logging.getLogger(__name__)
 

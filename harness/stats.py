@@ -6,8 +6,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
-
-from transeval.harness.types import Estimate, Judgment, TaskScores
+from transeval.harness.records import Estimate, Judgment, TaskScores
 
 BOOTSTRAP_ITERS = 2000
 SEED = 1234

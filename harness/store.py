@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from transeval.harness.errors import TransevalError
-from transeval.harness.types import Estimate, Judgment, TaskScores
+from transeval.harness.records import Estimate, Judgment, TaskScores
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ from typing import Any
 
 import openai
 from tqdm.auto import tqdm
-
 from transeval.harness.errors import JudgeConfigError
 from transeval.judges.cache import CachedReply, JudgeCache
 from transeval.judges.config import HOW_TO, JudgeSettings
@@ -48,7 +47,7 @@ class JudgeResult:
 
 def is_unreachable(reason: str | None) -> bool:
     """True if an unscored reason says the endpoint could not be reached (worth a rerun later)."""
-    return bool(reason) and reason.startswith("judge failed") and (
+    return reason is not None and reason.startswith("judge failed") and (
         "APIConnectionError" in reason or "APITimeoutError" in reason
     )
 
@@ -167,7 +166,8 @@ def check_endpoint(settings: JudgeSettings) -> None:
                 if attempt == settings.max_retries:
                     raise JudgeConfigError(
                         f"judge endpoint {public_url(settings.base_url)} unreachable after "
-                        f"{settings.max_retries + 1} attempts ({type(exc).__name__}); check OPENAI_BASE_URL, or {HOW_TO}"
+                        f"{settings.max_retries + 1} attempts ({type(exc).__name__}); "
+                        f"check OPENAI_BASE_URL, or {HOW_TO}"
                     ) from None
                 import time
 

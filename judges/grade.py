@@ -6,10 +6,11 @@ import logging
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from transeval.harness.errors import TransevalError
+from transeval.harness.records import Conversation, Judgment, TaskScores
 from transeval.harness.stats import summarize
-from transeval.harness.types import Conversation, Judgment, TaskScores
 from transeval.judges.cache import JudgeCache, cache_key
 from transeval.judges.client import JudgeClient, JudgeRequest, is_unreachable
 from transeval.judges.config import JudgeSettings, resolve_settings
@@ -94,22 +95,25 @@ def judge_conversations(
         results = iter(client.run(requests, desc=f"judging {task} ({settings.model})"))
     finally:
         cache.close()
+    def verdict(p: _Planned, score: float | None, reason: str | None, explanation: str = "", **usage: Any) -> Judgment:
+        return Judgment(
+            task=task, sample_id=p.conv.question.question_id, turn=p.turn, score=score, reason=reason,
+            judge_model=settings.model, rubric=p.rubric.name, rubric_version=p.rubric.version,
+            explanation=explanation, cache_key=p.request.key if p.request else None, **usage,
+        )
+
     judgments: list[Judgment] = []
     for p in plans:
-        base = dict(task=task, sample_id=p.conv.question.question_id, turn=p.turn, judge_model=settings.model,
-                    rubric=p.rubric.name, rubric_version=p.rubric.version)
         if p.request is None:
-            judgments.append(Judgment(**base, score=None, reason=p.unscored, explanation="", cache_key=None))
+            judgments.append(verdict(p, None, p.unscored))
             continue
         r = next(results)
         if r.text is None:
-            judgments.append(Judgment(**base, score=None, reason=r.error, explanation="", cache_key=p.request.key))
+            judgments.append(verdict(p, None, r.error))
             continue
-        answers = tuple(t.answer or "" for t in p.conv.turns)
-        parsed = p.rubric.parse(r.text, answers)
-        judgments.append(Judgment(**base, score=parsed.score, reason=parsed.reason, explanation=r.text,
-                                  cache_key=p.request.key, prompt_tokens=r.prompt_tokens,
-                                  completion_tokens=r.completion_tokens, cached=r.cached))
+        parsed = p.rubric.parse(r.text, tuple(t.answer or "" for t in p.conv.turns))
+        judgments.append(verdict(p, parsed.score, parsed.reason, r.text, prompt_tokens=r.prompt_tokens,
+                                 completion_tokens=r.completion_tokens, cached=r.cached))
     categories = {c.question.question_id: c.question.category for c in convs}
     scores = summarize(task, settings.model, judgments, categories, calls=client.calls)
     print(

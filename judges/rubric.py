@@ -8,10 +8,8 @@ import string
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 import yaml
-
 from transeval.harness.errors import TransevalError
 
 RUBRICS_DIR = Path(__file__).resolve().parent / "rubrics"
@@ -178,7 +176,3 @@ def load_rubric(name: str) -> Rubric:
         raise TransevalError(f"unknown judge prompt '{name}' (known: {', '.join(sorted(paths))})")
     return _load(paths[name])
 
-
-def rubric_fields(rubric: Rubric) -> dict[str, Any]:
-    """Provenance stored with each judgment."""
-    return {"rubric": rubric.name, "rubric_version": rubric.version}

@@ -5,9 +5,8 @@ from pathlib import Path
 import pytest
 from conftest import SECRET
 from scripted_server import ScriptedOpenAI
-
 from transeval.harness.errors import JudgeConfigError
-from transeval.harness.types import Conversation, JudgeSpec, Question, TurnOutput
+from transeval.harness.records import Conversation, JudgeSpec, Question, TurnOutput
 from transeval.judges.client import check_endpoint
 from transeval.judges.config import JudgeSettings, resolve_settings
 from transeval.judges.grade import judge_conversations

@@ -1,7 +1,6 @@
 import json
 
 from lm_eval.api.instance import Instance
-
 from transeval.harness.multiturn import ConversationSpec, decode_outputs, dispatching_generate_until
 
 

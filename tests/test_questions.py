@@ -2,7 +2,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from transeval.harness.errors import JudgeConfigError, TransevalError
 from transeval.harness.mtbench import load_docs, read_questions_jsonl, tasks_dir
 

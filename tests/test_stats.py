@@ -1,5 +1,5 @@
+from transeval.harness.records import Judgment
 from transeval.harness.stats import estimate, summarize
-from transeval.harness.types import Judgment
 
 
 def _j(sid, turn, score, reason=None):

@@ -1,5 +1,4 @@
 import pytest
-
 from transeval.harness.tcot import parse_tcot, tag_to_reprompt
 
 
@@ -56,7 +55,12 @@ def test_other_target_language_tag():
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("<EN> q", "<RESPONSE>"), ("<EN> q <RESPONSE> a", "<TH>"), ("<EN> q <RESPONSE> a <TH> t", None), ("", "<RESPONSE>")],
+    [
+        ("<EN> q", "<RESPONSE>"),
+        ("<EN> q <RESPONSE> a", "<TH>"),
+        ("<EN> q <RESPONSE> a <TH> t", None),
+        ("", "<RESPONSE>"),
+    ],
 )
 def test_tag_to_reprompt(text, expected):
     assert tag_to_reprompt(text) == expected

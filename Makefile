@@ -1,0 +1,47 @@
+# transeval: `make demo` (set up and evaluate the bundled model) and `make test` (lint, types, tests).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# CPU build of torch; on a GPU machine use e.g. TORCH_SPEC="torch" (CUDA build from PyPI).
+TORCH_SPEC ?= torch==2.13.0
+DEMO_LIMIT ?= 10
+DEMO_MAX_GEN_TOKS ?= 128
+DEMO_OUT ?= runs
+
+.PHONY: install demo test lint board bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml setup.py transeval_lm_eval.pth | $(BIN)/python
+	$(BIN)/python -m pip install -q -U pip "setuptools>=70" wheel
+	$(BIN)/python -m pip install -q "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install -q -e ".[dev,demo]"
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	DEMO_LIMIT=$(DEMO_LIMIT) DEMO_MAX_GEN_TOKS=$(DEMO_MAX_GEN_TOKS) DEMO_OUT=$(DEMO_OUT) $(BIN)/transeval demo
+
+# mypy checks the package under its import names: a symlink tree maps transeval.<pkg> to the folders.
+MYPY_TREE := build/mypy
+lint: install
+	$(BIN)/ruff check .
+	rm -rf $(MYPY_TREE) && mkdir -p $(MYPY_TREE)/transeval
+	for d in harness judges dashboard tasks train; do ln -s ../../../$$d $(MYPY_TREE)/transeval/$$d; done
+	MYPYPATH=$(MYPY_TREE) $(BIN)/mypy -p transeval.harness -p transeval.judges -p transeval.dashboard \
+		-p transeval.tasks -p transeval.train
+
+test: lint
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false $(BIN)/python -m pytest -q
+
+board: install
+	$(BIN)/transeval board $(DEMO_OUT)
+
+bench: install
+	$(BIN)/python bench/bench_hook_startup.py
+	$(BIN)/python bench/bench_multiturn_batching.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache
