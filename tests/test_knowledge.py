@@ -1,0 +1,143 @@
+"""C-Eval on bundled data: loaders, bad input, and fidelity with lm-eval's built-in ceval-valid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from transeval.harness.errors import TransevalError
+from transeval.harness.knowledge import read_ceval_csv
+from transeval.harness.mtbench import tasks_dir
+
+DATA = tasks_dir() / "ceval" / "data"
+
+
+def test_bundled_ceval_counts():
+    import json
+
+    subjects = json.loads((DATA / "subject_mapping.json").read_text(encoding="utf-8"))
+    assert len(subjects) == 52
+    val = sum(len(read_ceval_csv(DATA / "val" / f"{s}_val.csv")) for s in subjects)
+    dev = sum(len(read_ceval_csv(DATA / "dev" / f"{s}_dev.csv")) for s in subjects)
+    assert (val, dev) == (1346, 260)
+
+
+def test_bad_ceval_row_names_file_line_field(tmp_path: Path):
+    bad = tmp_path / "law_val.csv"
+    bad.write_text("id,question,A,B,C,D,answer\n0,q,a,b,c,d,A\n1,q,a,b,c,d,E\n", encoding="utf-8")
+    with pytest.raises(TransevalError, match=r"law_val.csv:3 field 'answer'"):
+        read_ceval_csv(bad)
+    bad.write_text("id,question,A,B,C,answer\n", encoding="utf-8")
+    with pytest.raises(TransevalError, match=r"law_val.csv:1 field 'D': missing column"):
+        read_ceval_csv(bad)
+
+
+@pytest.mark.slow
+def test_ceval_equals_lm_eval_builtin_on_same_data(tiny_model):
+    """Our `ceval` group and lm-eval's own ceval-valid tasks, fed the same files, give identical accuracy."""
+    import datasets
+    from lm_eval import simple_evaluate
+    from lm_eval.tasks import TaskManager
+    from lm_eval.tasks._yaml_loader import load_yaml
+
+    subjects = ["law", "high_school_physics", "art_studies"]
+
+    def hub_free_builtin(subject: str) -> dict:
+        # lm-eval's own YAML, with the hub dataset replaced by the HF csv loader over the same files.
+        tm = TaskManager()
+        cfg = load_yaml(tm.task_index[f"ceval-valid_{subject}"].yaml_path, resolve_func=True)
+
+        def load(**_: object) -> datasets.DatasetDict:
+            return datasets.DatasetDict({
+                split: datasets.load_dataset("csv", data_files=str(DATA / split / f"{subject}_{split}.csv"),
+                                             split="train").remove_columns(
+                    [c for c in ("explanation",) if split == "dev"])
+                for split in ("val", "dev")
+            })
+
+        return {**cfg, "custom_dataset": load, "dataset_path": None, "task": f"ref_{subject}"}
+
+    common = dict(model="hf", model_args=f"pretrained={tiny_model}", num_fewshot=5, limit=6, batch_size=1,
+                  device="cpu", log_samples=True, bootstrap_iters=0)
+    ours = simple_evaluate(tasks=["ceval"], **common)
+    ref = simple_evaluate(tasks=[hub_free_builtin(s) for s in subjects], **common)
+    for s in subjects:
+        a = ours["results"][f"ceval-valid_{s}"]["acc,none"]
+        b = ref["results"][f"ref_{s}"]["acc,none"]
+        assert a == b, (s, a, b)
+        ours_ll = [x["resps"] for x in ours["samples"][f"ceval-valid_{s}"]]
+        ref_ll = [x["resps"] for x in ref["samples"][f"ref_{s}"]]
+        assert ours_ll == ref_ll, s
+        assert ours["samples"][f"ceval-valid_{s}"][0]["arguments"] == ref["samples"][f"ref_{s}"][0]["arguments"]
+    assert set(ours["results"]) >= {"ceval", "ceval::ceval_stem", "ceval::ceval_humanities"}
+
+
+def test_count_words_counts_cjk_characters():
+    from transeval.harness.knowledge import count_words
+
+    assert count_words("the cat sat") == 3
+    assert count_words("图书馆开门") == 5
+    assert count_words("GPU 很快 fast") == 4
+
+
+def test_text_docs_formats_and_errors(tmp_path: Path):
+    from transeval.harness.knowledge import read_text_docs
+
+    (tmp_path / "a.txt").write_text("first doc\nstill first\n\nsecond doc\n", encoding="utf-8")
+    (tmp_path / "b.jsonl").write_text('{"text": "third"}\n\n{"text": "fourth"}\n', encoding="utf-8")
+    assert read_text_docs(tmp_path / "a.txt") == ["first doc\nstill first", "second doc"]
+    assert read_text_docs(tmp_path) == ["first doc\nstill first", "second doc", "third", "fourth"]
+    (tmp_path / "b.jsonl").write_text('{"text": "ok"}\n{"txt": "bad"}\n', encoding="utf-8")
+    with pytest.raises(TransevalError, match=r"b.jsonl:2 field 'text'"):
+        read_text_docs(tmp_path / "b.jsonl")
+    with pytest.raises(TransevalError, match="text file not found"):
+        read_text_docs(tmp_path / "missing.txt")
+
+
+def test_perplexity_aggregations():
+    import math
+
+    from transeval.harness import knowledge as k
+
+    items = [(-10.0, 5), (-20.0, 5), (-6.0, 2)]
+    assert k.aggregate_word_perplexity(items) == pytest.approx(math.exp(36 / 12))
+    assert k.aggregate_bits_per_byte(items) == pytest.approx(36 / 12 / math.log(2))
+    lo, hi = k.aggregate_word_perplexity_ci_low(items), k.aggregate_word_perplexity_ci_high(items)
+    assert lo <= k.aggregate_word_perplexity(items) <= hi
+    assert k.aggregate_word_perplexity_ci_low(items[:1]) is None
+
+
+def test_suites_resolve():
+    from lm_eval.tasks import TaskManager
+
+    tm = TaskManager()
+    names = set(tm.all_tasks)
+    assert {"llama_beyond_english", "llama_beyond_english_offline", "transllm_th", "ceval", "mmlu",
+            "perplexity_en", "perplexity_zh"} <= names
+    import yaml
+
+    suite = yaml.safe_load((tasks_dir() / "suites" / "llama_beyond_english.yaml").read_text())
+    assert {"group": "mmlu", "num_fewshot": 5} in suite["task"]
+    assert {"group": "ceval", "num_fewshot": 5} in suite["task"]
+
+
+@pytest.mark.slow
+def test_offline_paper_suite_end_to_end(tiny_model, tmp_path):
+    import json
+    import os
+
+    from conftest import run_cli
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    res = run_cli(["lm_eval", "--model", "hf", "--model_args", f"pretrained={tiny_model}", "--tasks",
+                   "llama_beyond_english_offline", "--limit", "2", "--device", "cpu", "--output_path",
+                   str(tmp_path / "runs")], env, tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    results = json.loads(next((tmp_path / "runs").rglob("results_*.json")).read_text())
+    r = results["results"]
+    assert 0.0 <= r["ceval"]["acc,none"] <= 1.0
+    assert results["n-shot"]["ceval-valid_law"] == 5
+    for lang in ("en", "zh"):
+        ppl = r[f"perplexity_{lang}"]
+        assert ppl["word_perplexity_ci_low,none"] <= ppl["word_perplexity,none"] <= ppl["word_perplexity_ci_high,none"]
+        assert ppl["byte_perplexity,none"] > 1
