@@ -44,12 +44,12 @@ def render_leaderboard(root: Path) -> data.pd.DataFrame:
     chosen_models = st.sidebar.multiselect("Models", models, default=models)
     view = board[board["task"].isin(chosen) & board["model"].isin(chosen_models)].copy()
     view["95% CI"] = [f"[{_fmt(lo)}, {_fmt(hi)}]" for lo, hi in zip(view["ci_low"], view["ci_high"], strict=True)]
-    view["scored"] = [f"{s}/{t}" if s == s and s is not None else "–" for s, t in
+    view["scored"] = [f"{s:.0f}/{t:.0f}" if s == s and s is not None else "–" for s, t in
                       zip(view["n_scored"], view["n_total"], strict=True)]
     st.subheader("Leaderboard")
     st.dataframe(
-        view[["model", "task", "metric", "score", "95% CI", "scored", "turn1", "turn2", "judge", "date"]],
-        hide_index=True, use_container_width=True,
+        view[["model", "task", "metric", "score", "95% CI", "chance", "scored", "turn1", "turn2", "judge", "date"]],
+        hide_index=True, width="stretch",
     )
     st.download_button("Download CSV", view.to_csv(index=False), "leaderboard.csv", "text/csv")
     return view
@@ -64,8 +64,11 @@ def render_run(root: Path, view: data.pd.DataFrame) -> None:
     row = view.iloc[int(pick or 0)]
     run = data.run_by_results_path(root, row["run"])
     task = str(row["task"])
+    if not run.scores_path(task).exists():
+        render_lm_eval_task(run, task)
+        return
     st.subheader("Per category")
-    st.dataframe(data.category_table(run, task), hide_index=True, use_container_width=True)
+    st.dataframe(data.category_table(run, task), hide_index=True, width="stretch")
     st.subheader("Samples")
     items = data.samples(run, task)
     if not items:
@@ -87,6 +90,24 @@ def render_run(root: Path, view: data.pd.DataFrame) -> None:
                     st.text("Note: " + turn.note)
                 if turn.explanation:
                     st.text("Judge:\n" + turn.explanation)
+
+
+def render_lm_eval_task(run: data.Run, task: str) -> None:
+    """Breakdown (e.g. C-Eval's categories and subjects) and per-question drill-down of an lm-eval-scored task."""
+    st.subheader("Breakdown")
+    st.dataframe(data.breakdown(run, task), hide_index=True, width="stretch")
+    leaves = [leaf for leaf in data.leaf_tasks(run, task) if run.samples_path(leaf).exists()]
+    if not leaves:
+        st.info("No per-sample log for this run (run lm_eval with --log_samples).")
+        return
+    leaf = st.selectbox("Questions of", leaves)
+    for q in data.choice_samples(run, str(leaf)):
+        mark = {True: "correct", False: "wrong", None: "?"}[q.correct]
+        with st.expander(f"{q.doc_id} · {mark}"):
+            st.text("Question:\n" + q.question)
+            for i, option in enumerate(q.options):
+                tags = [t for t, hit in (("model", i == q.picked), ("gold", i == q.gold)) if hit]
+                st.text(f"{i}. {option}" + (f"   <- {', '.join(tags)}" if tags else ""))
 
 
 def main() -> None:

@@ -10,9 +10,11 @@ from typing import Any
 import pandas as pd
 from transeval.harness.store import Run, find_runs, read_jsonl, read_judgments, read_scores
 
+#: The metric shown for a task lm-eval scores itself, in order of preference (else its first metric).
+PREFERRED_METRICS = ("acc", "exact_match", "word_perplexity", "byte_perplexity")
 LEADERBOARD_COLUMNS = [
-    "model", "task", "metric", "score", "ci_low", "ci_high", "n_scored", "n_total", "turn1", "turn2", "judge",
-    "date", "run",
+    "model", "task", "metric", "score", "ci_low", "ci_high", "chance", "n_scored", "n_total", "turn1", "turn2",
+    "judge", "date", "run",
 ]
 
 
@@ -52,24 +54,97 @@ def _num(value: Any) -> float | None:
 def _lm_eval_row(run: Run, task: str) -> dict[str, Any] | None:
     """A row for a task lm-eval scored itself (first numeric metric, CI from its stderr)."""
     res = (run.results.get("results") or {}).get(task) or {}
-    for key, value in res.items():
-        if "," not in key or "_stderr" in key or key.startswith("bypass") or _num(value) is None:
-            continue
-        metric = key.split(",")[0]
-        se = _num(res.get(key.replace(metric, f"{metric}_stderr", 1)))
-        v = float(value)
-        n = (run.results.get("n-samples") or {}).get(task, {}).get("effective")
-        return {"metric": metric, "score": v, "ci_low": None if se is None else v - 1.96 * se,
-                "ci_high": None if se is None else v + 1.96 * se, "n_scored": n, "n_total": n}
-    return None
+    keys = [k for k, v in res.items() if "," in k and "_stderr" not in k and "_ci_" not in k
+            and not k.startswith("bypass") and _num(v) is not None]
+    if not keys:
+        return None
+    key = next((k for m in PREFERRED_METRICS for k in keys if k.split(",")[0] == m), keys[0])
+    metric, flt = key.split(",", 1)
+    v = float(res[key])
+    lo, hi = _num(res.get(f"{metric}_ci_low,{flt}")), _num(res.get(f"{metric}_ci_high,{flt}"))
+    se = _num(res.get(f"{metric}_stderr,{flt}"))
+    if lo is None and se is not None:
+        lo, hi = v - 1.96 * se, v + 1.96 * se
+    n_samples = run.results.get("n-samples") or {}
+    n = sum(int((n_samples.get(leaf) or {}).get("effective") or 0) for leaf in leaf_tasks(run, task)) or None
+    return {"metric": metric, "score": v, "ci_low": lo, "ci_high": hi, "n_scored": n, "n_total": n}
+
+
+def display_model(name: str) -> str:
+    """A short model label: the last two parts of a local path, else the name as given."""
+    if "/" in name and ("=" not in name):
+        parts = [p for p in name.rstrip("/").split("/") if p]
+        return "/".join(parts[-2:]) if parts[-1].startswith(("checkpoint", "step")) else parts[-1]
+    return name
+
+
+def children(run: Run) -> dict[str, list[str]]:
+    """Group -> member task/group names, as lm-eval recorded them."""
+    return {k: list(v) for k, v in (run.results.get("group_subtasks") or {}).items()}
+
+
+def top_level(run: Run) -> list[str]:
+    """The leaderboard rows of a run: tasks and groups not inside another group.
+
+    A group without aggregate numbers of its own (a paper suite such as ``llama_beyond_english``, which mixes
+    accuracy and perplexity) is replaced by its members.
+    """
+    kids = children(run)
+    nested = {c for members in kids.values() for c in members}
+    results = run.results.get("results") or {}
+    names = list(results.keys()) or list(run.tasks)
+
+    def expand(name: str) -> list[str]:
+        has_numbers = any(_num(v) is not None for k, v in (results.get(name) or {}).items() if "," in k)
+        if name in kids and not has_numbers and not run.scores_path(name).exists():
+            return [x for k in kids[name] for x in expand(k)]
+        return [name]
+
+    return [x for t in names if t not in nested for x in expand(t)]
+
+
+def leaf_tasks(run: Run, name: str) -> list[str]:
+    """All leaf tasks under a task or group."""
+    kids = children(run).get(name)
+    if not kids:
+        return [name]
+    return [leaf for k in kids for leaf in leaf_tasks(run, k)]
+
+
+def chance_level(run: Run, name: str) -> float | None:
+    """Expected accuracy of random guessing for multiple-choice tasks (size-weighted over a group's leaves)."""
+    configs = run.results.get("configs") or {}
+    n_samples = run.results.get("n-samples") or {}
+    total, weight = 0.0, 0
+    for leaf in leaf_tasks(run, name):
+        cfg = configs.get(leaf) or {}
+        if cfg.get("output_type") != "multiple_choice":
+            return None
+        choices = cfg.get("doc_to_choice")
+        if isinstance(choices, list) and choices:
+            chance = 1.0 / len(choices)
+        else:
+            chance_s = [1.0 / len(rec.get("arguments") or [1, 1]) for _, rec in _samples(run, leaf)]
+            if not chance_s:
+                return None
+            chance = sum(chance_s) / len(chance_s)
+        n = int((n_samples.get(leaf) or {}).get("effective") or 1)
+        total, weight = total + chance * n, weight + n
+    return total / weight if weight else None
+
+
+def _samples(run: Run, task: str) -> list[tuple[int, dict[str, Any]]]:
+    path = run.samples_path(task)
+    return list(read_jsonl(path)) if path.exists() else []
 
 
 def leaderboard(root: Path) -> pd.DataFrame:
-    """One row per (run, task): the judged score with its 95% CI, or lm-eval's own first metric."""
+    """One row per (run, top-level task or group): judged score or lm-eval's metric, with 95% CI."""
     rows = []
     for run in find_runs(root):
-        for task in run.tasks:
-            base = {"model": run.model, "task": task, "date": run.date_id, "run": str(run.results_path)}
+        for task in top_level(run):
+            base = {"model": display_model(run.model), "task": task, "date": run.date_id,
+                    "run": str(run.results_path), "chance": chance_level(run, task)}
             if run.scores_path(task).exists():
                 s = read_scores(run.scores_path(task))
                 rows.append({
@@ -134,4 +209,52 @@ def samples(run: Run, task: str) -> list[SampleView]:
                 note=out_t.note if out_t else None,
             ))
         out.append(SampleView(conv.question.question_id, conv.question.category, tuple(turns)))
+    return out
+
+
+def breakdown(run: Run, name: str) -> pd.DataFrame:
+    """lm-eval metric with 95% CI for every subgroup and subtask under ``name`` (e.g. C-Eval's categories)."""
+    rows = []
+
+    def walk(node: str, depth: int) -> None:
+        row = _lm_eval_row(run, node)
+        if row is not None:
+            rows.append({"task": "  " * depth + node, "metric": row["metric"], "score": row["score"],
+                         "ci_low": row["ci_low"], "ci_high": row["ci_high"], "n": row["n_total"],
+                         "chance": chance_level(run, node)})
+        for kid in children(run).get(node, []):
+            walk(kid, depth + 1)
+
+    walk(name, 0)
+    return pd.DataFrame(rows, columns=["task", "metric", "score", "ci_low", "ci_high", "n", "chance"])
+
+
+@dataclass(frozen=True)
+class ChoiceView:
+    """One multiple-choice question: what the model was asked, its pick and the gold answer."""
+
+    doc_id: int
+    question: str
+    options: tuple[str, ...]
+    picked: int | None
+    gold: int | None
+    correct: bool | None
+
+
+def choice_samples(run: Run, task: str) -> list[ChoiceView]:
+    """Per-question drill-down of a multiple-choice (log-likelihood) task from its samples log."""
+    out = []
+    for _, rec in _samples(run, task):
+        args = rec.get("arguments") or {}
+        arg_list = list(args.values()) if isinstance(args, dict) else list(args)
+        options = tuple(str(a.get("arg_1", "")) if isinstance(a, dict) else str(a[1]) for a in arg_list)
+        context = str(arg_list[0].get("arg_0", "")) if arg_list and isinstance(arg_list[0], dict) else ""
+        lls = [r[0][0] if isinstance(r[0], list) else r[0] for r in (rec.get("filtered_resps") or [])]
+        picked = max(range(len(lls)), key=lambda i: float(lls[i])) if lls else None
+        target = rec.get("target")
+        gold = int(target) if isinstance(target, int) or (isinstance(target, str) and target.isdigit()) else None
+        doc = rec.get("doc") or {}
+        question = str(doc.get("question") or context.split("\n\n")[-1])
+        out.append(ChoiceView(int(rec.get("doc_id", 0)), question, options, picked, gold,
+                              None if picked is None or gold is None else picked == gold))
     return out
