@@ -147,7 +147,7 @@ def test_offline_paper_suite_end_to_end(tiny_model, tmp_path):
 
     board = data.leaderboard(tmp_path / "runs")
     rows = {r["task"]: r for _, r in board.iterrows()}
-    assert set(rows) == {"ceval", "perplexity_en", "perplexity_zh"}
+    assert set(rows) == {"ceval", "agieval_v1", "perplexity_en", "perplexity_zh"}
     assert rows["ceval"]["metric"] == "acc" and rows["ceval"]["chance"] == pytest.approx(0.25)
     assert rows["ceval"]["ci_low"] <= rows["ceval"]["score"] <= rows["ceval"]["ci_high"]
     assert rows["ceval"]["n_total"] == 104
@@ -177,3 +177,34 @@ def test_offline_paper_suite_end_to_end(tiny_model, tmp_path):
         assert any("<- " in t and "gold" in t for t in texts)
     finally:
         os.environ.pop("TRANSEVAL_RUNS_DIR", None)
+
+
+def test_agieval_prompts_and_labels(tmp_path: Path):
+    from transeval.harness.knowledge import agieval_query, read_agieval
+
+    row = {"passage": None, "question": "2+2?", "options": ["(A)3", "(B)4", "(C)5", "(D)6", "(E)7"], "label": "B"}
+    expected = "Q: 2+2? Answer Choices: (A)3 (B)4 (C)5 (D)6 (E)7\nA: Among A through E, the answer is"
+    assert agieval_query(row, "aqua-rat") == expected
+    zh = {**row, "options": row["options"][:4]}
+    assert agieval_query(zh, "logiqa-zh").endswith("选项：(A)3 (B)4 (C)5 (D)6\n答案：从A到D, 我们应选择")
+    assert agieval_query({"passage": "P. ", "question": "x?"}, "math") == "P. Q: x?\nA: The answer is"
+    path = tmp_path / "jec-qa-ca.jsonl"
+    import json
+
+    rows = [{**zh, "label": ["A", "C", "。"]}, {**zh, "label": "A B D"}, {**zh, "label": []}]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    docs = read_agieval(path, "jec-qa-ca")
+    assert [d["gold"] for d in docs] == [[0, 2], [0, 1, 3]]  # the empty label is skipped with a warning
+    path.write_text(json.dumps({**zh, "label": "F"}) + "\n", encoding="utf-8")
+    with pytest.raises(TransevalError, match=r"jec-qa-ca.jsonl:1 field 'label'"):
+        read_agieval(path, "jec-qa-ca")
+
+
+def test_bundled_agieval_rows():
+    from transeval.harness.knowledge import AGIEVAL_CLOZE, AGIEVAL_EN_MCQ, AGIEVAL_ZH_MCQ, read_agieval
+
+    names = AGIEVAL_EN_MCQ + AGIEVAL_ZH_MCQ + tuple(AGIEVAL_CLOZE)
+    assert len(names) == 21
+    counts = {n: len(read_agieval(tasks_dir() / "agieval" / "data" / f"{n}.jsonl", n)) for n in names}
+    assert sum(counts.values()) == 8269 - 1  # one upstream jec-qa-kd row has no label
+    assert counts["math"] == 1000 and counts["gaokao-mathcloze"] == 118
