@@ -11,7 +11,7 @@ import pandas as pd
 from transeval.harness.store import Run, find_runs, read_jsonl, read_judgments, read_scores
 
 #: The metric shown for a task lm-eval scores itself, in order of preference (else its first metric).
-PREFERRED_METRICS = ("acc", "exact_match", "word_perplexity", "byte_perplexity")
+PREFERRED_METRICS = ("score_rate", "acc", "exact_match", "word_perplexity", "byte_perplexity")
 LEADERBOARD_COLUMNS = [
     "model", "task", "metric", "score", "ci_low", "ci_high", "chance", "n_scored", "n_total", "turn1", "turn2",
     "judge", "date", "run",
@@ -66,7 +66,15 @@ def _lm_eval_row(run: Run, task: str) -> dict[str, Any] | None:
     if lo is None and se is not None:
         lo, hi = v - 1.96 * se, v + 1.96 * se
     n_samples = run.results.get("n-samples") or {}
-    n = sum(int((n_samples.get(leaf) or {}).get("effective") or 0) for leaf in leaf_tasks(run, task)) or None
+    leaves = leaf_tasks(run, task)
+    n = sum(int((n_samples.get(leaf) or {}).get("effective") or 0) for leaf in leaves) or None
+    results = run.results.get("results") or {}
+    points = [(_num(results.get(x, {}).get(f"points,{flt}")), _num(results.get(x, {}).get(f"max_points,{flt}")))
+              for x in leaves]
+    if len(leaves) > 1 and points and all(p is not None and m for p, m in points):
+        # GAOKAO-Bench's total scoring rate: points over points possible, summed over its files.
+        v = sum(p for p, _ in points if p is not None) / sum(m for _, m in points if m)
+        metric, lo, hi = "score_rate (points)", None, None
     return {"metric": metric, "score": v, "ci_low": lo, "ci_high": hi, "n_scored": n, "n_total": n}
 
 

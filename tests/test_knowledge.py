@@ -131,7 +131,7 @@ def test_offline_paper_suite_end_to_end(tiny_model, tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
     res = run_cli(["lm_eval", "--model", "hf", "--model_args", f"pretrained={tiny_model}", "--tasks",
                    "llama_beyond_english_offline", "--limit", "2", "--device", "cpu", "--output_path",
-                   str(tmp_path / "runs"), "--log_samples"], env, tmp_path)
+                   str(tmp_path / "runs"), "--log_samples", "--gen_kwargs", "max_gen_toks=8"], env, tmp_path)
     assert res.returncode == 0, res.stderr[-3000:]
     results = json.loads(next((tmp_path / "runs").rglob("results_*.json")).read_text())
     r = results["results"]
@@ -147,7 +147,9 @@ def test_offline_paper_suite_end_to_end(tiny_model, tmp_path):
 
     board = data.leaderboard(tmp_path / "runs")
     rows = {r["task"]: r for _, r in board.iterrows()}
-    assert set(rows) == {"ceval", "agieval_v1", "perplexity_en", "perplexity_zh"}
+    assert set(rows) == {"ceval", "agieval_v1", "gaokao_bench_obj", "perplexity_en", "perplexity_zh"}
+    assert rows["gaokao_bench_obj"]["metric"] == "score_rate (points)"
+    assert 0 <= rows["gaokao_bench_obj"]["score"] <= 1
     assert rows["ceval"]["metric"] == "acc" and rows["ceval"]["chance"] == pytest.approx(0.25)
     assert rows["ceval"]["ci_low"] <= rows["ceval"]["score"] <= rows["ceval"]["ci_high"]
     assert rows["ceval"]["n_total"] == 104

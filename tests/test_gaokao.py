@@ -1,0 +1,69 @@
+"""GAOKAO-Bench objective: the official extraction and scoring rules, checked on the benchmark's own items."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from transeval.harness.errors import TransevalError
+from transeval.harness.gaokao import extract_answer, load_objective, process_results, score_item
+from transeval.harness.mtbench import tasks_dir
+
+DATA = tasks_dir() / "gaokao_bench" / "data"
+KEYWORDS = sorted(e["keyword"] for e in json.loads((DATA / "Obj_Prompt.json").read_text())["examples"])
+
+
+def formatted(analysis: str, answers: list[str], qtype: str) -> str:
+    """A model output in the format the official prompt asks for, built from the item's own solution."""
+    if qtype == "multi_question_choice":
+        return "\n".join(f"（{i + 1}）【答案】 {a} <eoa>" for i, a in enumerate(answers))
+    if qtype == "five_out_of_seven":
+        return "【答案】 " + " ".join(answers) + " <eoa>"
+    return f"【解析】 {analysis.strip()} <eoe>\n【答案】 {answers[0]} <eoa>"
+
+
+def test_all_fourteen_files_and_1781_items():
+    assert len(KEYWORDS) == 14
+    assert sum(len(load_objective(k)["test"]) for k in KEYWORDS) == 1781
+
+
+@pytest.mark.parametrize("keyword", KEYWORDS)
+def test_extraction_recovers_gold_from_official_format(keyword):
+    docs = load_objective(keyword)["test"]
+    raw = json.loads((DATA / f"{keyword}.json").read_text(encoding="utf-8"))["example"]
+    for doc, item in zip(docs, raw, strict=True):
+        output = formatted(item["analysis"], doc["answer"], doc["question_type"])
+        got = extract_answer(output, doc["question_type"], len(doc["answer"]))
+        assert got == doc["answer"], (keyword, doc["index"], output[-80:])
+        metrics = process_results(doc, [output])
+        assert metrics["score_rate"]["points"] == metrics["score_rate"]["max_points"] > 0
+
+
+def test_official_rules_on_messy_outputs():
+    assert extract_answer("I think B. No wait, the answer is C", "single_choice", 1) == ["C"]
+    assert extract_answer("no letters here", "single_choice", 1) == []
+    # One 【答案】 per sub-question wins; otherwise the first capital letters are taken in order.
+    assert extract_answer("（1）【答案】：B <eoa>（2）【答案】 D <eoa>", "multi_question_choice", 2) == ["B", "D"]
+    assert extract_answer("Answers: B then D", "multi_question_choice", 2) == ["A", "B"]
+    assert extract_answer("【解析】 ... <eoe>\n【答案】 A C <eoa>", "multi_choice", 1) == ["AC"]
+    assert extract_answer("so the options are BD", "multi_choice", 1) == ["BD"]
+    assert extract_answer("【答案】 G F E D C B A", "five_out_of_seven", 5) == ["G", "F", "E", "D", "C"]
+
+
+def test_scoring_rules():
+    assert score_item(["AC"], ["AC"], 6, "multi_choice").points == 6
+    assert score_item(["A"], ["AC"], 6, "multi_choice").points == 3  # partial credit
+    assert score_item(["AB"], ["AC"], 6, "multi_choice").points == 0
+    s = score_item(["B", "D"], ["B", "C"], 4, "multi_question_choice")
+    assert (s.points, s.max_points, s.reason) == (4, 8, None)
+    miss = score_item(["B"], ["B", "C"], 4, "multi_question_choice")
+    assert miss.points == 0 and miss.max_points == 8 and "extracted 1 answer(s) for 2" in miss.reason
+
+
+def test_malformed_file_names_file_and_field(tmp_path: Path):
+    (tmp_path / "Obj_Prompt.json").write_text((DATA / "Obj_Prompt.json").read_text(encoding="utf-8"), encoding="utf-8")
+    bad = {"keywords": "2010-2022_Math_I_MCQs", "example": [{"question": "q", "answer": "A", "score": 5}]}
+    (tmp_path / "2010-2022_Math_I_MCQs.json").write_text(json.dumps(bad), encoding="utf-8")
+    with pytest.raises(TransevalError, match=r"2010-2022_Math_I_MCQs.json field 'example\[0\].answer'"):
+        load_objective("2010-2022_Math_I_MCQs", data_dir=str(tmp_path))
