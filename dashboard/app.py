@@ -29,7 +29,7 @@ def _leaderboard(root: str) -> data.pd.DataFrame:
 
 
 def _fmt(x: float | None) -> str:
-    return "–" if x is None else f"{x:.2f}"
+    return "–" if x is None or x != x else f"{x:.2f}"  # x != x: NaN from pandas
 
 
 def render_leaderboard(root: Path) -> data.pd.DataFrame:
@@ -46,6 +46,9 @@ def render_leaderboard(root: Path) -> data.pd.DataFrame:
     view["95% CI"] = [f"[{_fmt(lo)}, {_fmt(hi)}]" for lo, hi in zip(view["ci_low"], view["ci_high"], strict=True)]
     view["scored"] = [f"{s:.0f}/{t:.0f}" if s == s and s is not None else "–" for s, t in
                       zip(view["n_scored"], view["n_total"], strict=True)]
+    view = view.astype({c: object for c in ("turn1", "turn2", "judge", "chance")})
+    view[["turn1", "turn2", "judge", "chance"]] = view[["turn1", "turn2", "judge", "chance"]].where(
+        view[["turn1", "turn2", "judge", "chance"]].notna(), "")
     st.subheader("Leaderboard")
     st.dataframe(
         view[["model", "task", "metric", "score", "95% CI", "chance", "scored", "turn1", "turn2", "judge", "date"]],
@@ -100,13 +103,22 @@ def render_lm_eval_task(run: data.Run, task: str) -> None:
     if not leaves:
         st.info("No per-sample log for this run (run lm_eval with --log_samples).")
         return
-    leaf = st.selectbox("Questions of", leaves)
-    for q in data.choice_samples(run, str(leaf)):
+    leaf = str(st.selectbox("Questions of", leaves))
+    if data.is_generation_task(run, leaf):
+        for g in data.generation_samples(run, leaf):
+            verdict = g.details.get("reason") or (f"{g.details['points']:g}/{g.details['max_points']:g} points"
+                                                  if "points" in g.details else "")
+            with st.expander(f"{g.doc_id} · {verdict}"):
+                st.text("Prompt:\n" + g.prompt)
+                st.text("Output:\n" + g.output)
+                st.text(f"Gold: {g.target}   Extracted: {g.details.get('extracted', '?')}")
+        return
+    for q in data.choice_samples(run, leaf):
         mark = {True: "correct", False: "wrong", None: "?"}[q.correct]
         with st.expander(f"{q.doc_id} · {mark}"):
             st.text("Question:\n" + q.question)
             for i, option in enumerate(q.options):
-                tags = [t for t, hit in (("model", i == q.picked), ("gold", i == q.gold)) if hit]
+                tags = [t for t, hit in (("model", i == q.picked), ("gold", i in q.gold)) if hit]
                 st.text(f"{i}. {option}" + (f"   <- {', '.join(tags)}" if tags else ""))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ from transeval.harness.store import Run, find_runs, read_jsonl, read_judgments, 
 
 #: The metric shown for a task lm-eval scores itself, in order of preference (else its first metric).
 PREFERRED_METRICS = ("score_rate", "acc", "exact_match", "word_perplexity", "byte_perplexity")
+BOUNDED_METRICS = {"acc", "acc_norm", "exact_match", "score_rate"}
 LEADERBOARD_COLUMNS = [
     "model", "task", "metric", "score", "ci_low", "ci_high", "chance", "n_scored", "n_total", "turn1", "turn2",
     "judge", "date", "run",
@@ -65,6 +67,8 @@ def _lm_eval_row(run: Run, task: str) -> dict[str, Any] | None:
     se = _num(res.get(f"{metric}_stderr,{flt}"))
     if lo is None and se is not None:
         lo, hi = v - 1.96 * se, v + 1.96 * se
+        if metric in BOUNDED_METRICS:  # a normal-approximation interval must not leave [0, 1]
+            lo, hi = max(0.0, lo), min(1.0, hi)
     n_samples = run.results.get("n-samples") or {}
     leaves = leaf_tasks(run, task)
     n = sum(int((n_samples.get(leaf) or {}).get("effective") or 0) for leaf in leaves) or None
@@ -245,7 +249,7 @@ class ChoiceView:
     question: str
     options: tuple[str, ...]
     picked: int | None
-    gold: int | None
+    gold: tuple[int, ...]
     correct: bool | None
 
 
@@ -259,10 +263,59 @@ def choice_samples(run: Run, task: str) -> list[ChoiceView]:
         context = str(arg_list[0].get("arg_0", "")) if arg_list and isinstance(arg_list[0], dict) else ""
         lls = [r[0][0] if isinstance(r[0], list) else r[0] for r in (rec.get("filtered_resps") or [])]
         picked = max(range(len(lls)), key=lambda i: float(lls[i])) if lls else None
-        target = rec.get("target")
-        gold = int(target) if isinstance(target, int) or (isinstance(target, str) and target.isdigit()) else None
+        gold = _gold_indices(rec.get("target"))
         doc = rec.get("doc") or {}
-        question = str(doc.get("question") or context.split("\n\n")[-1])
+        question = str(doc.get("question") or doc.get("query") or context.split("\n\n")[-1])
         out.append(ChoiceView(int(rec.get("doc_id", 0)), question, options, picked, gold,
-                              None if picked is None or gold is None else picked == gold))
+                              None if picked is None or not gold else picked in gold))
+    return out
+
+
+def _gold_indices(target: Any) -> tuple[int, ...]:
+    """Gold option indices from a logged target: 2, "2", [0, 2] or "[0, 2]"."""
+    if isinstance(target, bool):
+        return ()
+    if isinstance(target, int):
+        return (target,)
+    if isinstance(target, list):
+        return tuple(int(x) for x in target if isinstance(x, int) and not isinstance(x, bool))
+    if isinstance(target, str):
+        text = target.strip()
+        if text.isdigit():
+            return (int(text),)
+        if text.startswith("["):
+            try:
+                return _gold_indices(json.loads(text))
+            except ValueError:
+                return ()
+    return ()
+
+
+@dataclass(frozen=True)
+class GenerationView:
+    """One generated answer of an lm-eval-scored task: prompt, output, and the scorer's record."""
+
+    doc_id: int
+    prompt: str
+    output: str
+    target: str
+    details: dict[str, Any]
+
+
+def is_generation_task(run: Run, task: str) -> bool:
+    """True for ``generate_until`` tasks (answers are drilled down as text, not as options)."""
+    return ((run.results.get("configs") or {}).get(task) or {}).get("output_type") == "generate_until"
+
+
+def generation_samples(run: Run, task: str) -> list[GenerationView]:
+    """Per-question drill-down of a generation task (e.g. GAOKAO-Bench: extracted answer, gold, reason)."""
+    out = []
+    for _, rec in _samples(run, task):
+        args = rec.get("arguments") or {}
+        first = next(iter(args.values()), {}) if isinstance(args, dict) else (args[0] if args else {})
+        prompt = str(first.get("arg_0", "")) if isinstance(first, dict) else str(first[0])
+        resp = (rec.get("filtered_resps") or [""])[0]
+        details = next((v for k, v in rec.items() if isinstance(v, dict) and k not in ("doc", "arguments")), {})
+        out.append(GenerationView(int(rec.get("doc_id", 0)), prompt, str(resp), str(rec.get("target", "")),
+                                  details))
     return out

@@ -160,8 +160,13 @@ def test_offline_paper_suite_end_to_end(tiny_model, tmp_path):
     questions = data.choice_samples(run, "ceval-valid_law")
     assert len(questions) == 2
     for q in questions:
-        assert len(q.options) == 4 and q.picked in range(4) and q.gold in range(4)
-        assert q.correct == (q.picked == q.gold) and q.question
+        assert len(q.options) == 4 and q.picked in range(4) and len(q.gold) == 1 and q.gold[0] in range(4)
+        assert q.correct == (q.picked in q.gold) and q.question
+    gk = data.generation_samples(run, "gaokao_obj_math_i_mcqs")
+    assert len(gk) == 2 and all("points" in g.details and g.prompt.startswith("请你做一道数学选择题") for g in gk)
+    assert data.is_generation_task(run, "gaokao_obj_math_i_mcqs")
+    agi = data.choice_samples(run, "agieval_gaokao_mathqa")
+    assert agi and all(q.gold and q.correct is not None for q in agi)
 
     from streamlit.testing.v1 import AppTest
 
