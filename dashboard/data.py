@@ -159,9 +159,12 @@ def leaderboard(root: Path) -> pd.DataFrame:
                     "run": str(run.results_path), "chance": chance_level(run, task)}
             if run.scores_path(task).exists():
                 s = read_scores(run.scores_path(task))
+                metric, score, lo, hi = "judge score (1-10)", s.overall.mean, s.overall.ci_low, s.overall.ci_high
+                if s.max_points:  # graded on each question's own points (GAOKAO-Bench): the benchmark's rate
+                    metric, score, lo, hi = "scoring rate (judge, points)", (s.points or 0.0) / s.max_points, None, None
                 rows.append({
-                    **base, "metric": "judge score (1-10)", "score": s.overall.mean, "ci_low": s.overall.ci_low,
-                    "ci_high": s.overall.ci_high, "n_scored": s.n_scored, "n_total": s.n_total,
+                    **base, "metric": metric, "score": score, "ci_low": lo,
+                    "ci_high": hi, "n_scored": s.n_scored, "n_total": s.n_total,
                     "turn1": s.per_turn.get("turn1").mean if "turn1" in s.per_turn else None,  # type: ignore[union-attr]
                     "turn2": s.per_turn.get("turn2").mean if "turn2" in s.per_turn else None,  # type: ignore[union-attr]
                     "judge": s.judge_model,

@@ -82,7 +82,13 @@ def score_item(extracted: list[str], gold: list[str], points_each: float, questi
 
 def _prompts(path: Path) -> dict[str, dict[str, str]]:
     data = json.loads(path.read_text(encoding="utf-8"))
-    return {e["keyword"]: {"type": e["type"], "prefix_prompt": e["prefix_prompt"]} for e in data["examples"]}
+    out = {}
+    for e in data["examples"]:
+        prompt = e["prefix_prompt"]
+        # English error correction has two prompts: answering, then a diff-based grading step; we answer with the
+        # first and leave grading to the judge's own prompt.
+        out[e["keyword"]] = {"type": e["type"], "prefix_prompt": prompt[0] if isinstance(prompt, list) else prompt}
+    return out
 
 
 def load_objective(keyword: str, data_dir: str | None = None, **_: Any) -> Any:
@@ -148,3 +154,59 @@ def aggregate_max_points(items: list[dict[str, Any]]) -> float:
 def aggregate_acc(items: list[dict[str, Any]]) -> float:
     """Share of items answered fully correctly."""
     return sum(it["points"] == it["max_points"] for it in items) / len(items) if items else 0.0
+
+
+# --- subjective questions: generated answers graded by the LLM judge on each question's own point scale --------
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list):
+        return "\n".join(str(v).strip() for v in value)
+    return str(value or "").strip()
+
+
+def load_subjective_docs(task: str, meta: dict[str, Any]) -> list[dict[str, Any]]:
+    """Multi-turn-task documents (one turn) for GAOKAO-Bench's subjective questions.
+
+    The model sees the official answer prompt (``Sub_Prompt.json``); the judge gets the official grading prompt
+    (``Sub_Grade_Prompt_wo_marking_criterion.json``) with the question, analysis, standard answer and point value.
+
+    Raises:
+        TransevalError: naming the file and field of the first malformed item.
+    """
+    from transeval.harness.mtbench import judge_spec_from_metadata
+
+    root = Path(str(meta["data_dir"])) if meta.get("data_dir") else tasks_dir() / "gaokao_bench" / "data" / "subjective"
+    answer_prompts = _prompts(root / "Sub_Prompt.json")
+    grade_prompts = _prompts(root / "Sub_Grade_Prompt_wo_marking_criterion.json")
+    spec = json.dumps(judge_spec_from_metadata(task, meta).to_dict())
+    keywords = meta.get("keywords") or sorted(grade_prompts)
+    docs = []
+    for keyword in keywords:
+        path = root / f"{keyword}.json"
+        if keyword not in answer_prompts or keyword not in grade_prompts:
+            raise TransevalError(f"no answer or grading prompt for '{keyword}'", file=root, field="keyword")
+        if not path.is_file():
+            raise TransevalError("GAOKAO-Bench file not found", file=path)
+        items = json.loads(path.read_text(encoding="utf-8")).get("example")
+        if not isinstance(items, list):
+            raise TransevalError("not a GAOKAO-Bench file", file=path, field="example")
+        for i, item in enumerate(items):
+            for field in ("question", "answer", "score"):
+                if not _text(item.get(field)):
+                    raise TransevalError("missing or empty", file=path, field=f"example[{i}].{field}")
+            try:
+                max_score = float(str(item["score"]).strip())
+            except ValueError:
+                raise TransevalError("not a number", file=path, field=f"example[{i}].score") from None
+            question = _text(item.get("passage")) + ("\n" if item.get("passage") else "") + _text(item["question"])
+            docs.append({
+                "task": task, "question_id": f"{keyword}#{item.get('index', i)}", "category": keyword,
+                "turns": [answer_prompts[keyword]["prefix_prompt"] + question + "\n"], "turns_en": [question],
+                "reference": [_text(item["answer"])], "language": "Chinese", "output_format": "plain",
+                "target_tag": "", "judge": spec,
+                "extra": json.dumps({"grade_prompt": grade_prompts[keyword]["prefix_prompt"], "question_text": question,
+                                     "analysis": _text(item.get("analysis")), "max_score": f"{max_score:g}"},
+                                    ensure_ascii=False),
+            })
+    return docs

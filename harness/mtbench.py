@@ -163,6 +163,7 @@ def question_from_doc(doc: Mapping[str, Any]) -> Question:
         language=str(doc.get("language", "English")),
         output_format=str(doc.get("output_format", "plain")),
         judge=JudgeSpec.from_dict(json.loads(doc["judge"])),
+        extra=json.loads(doc["extra"]) if doc.get("extra") else {},
     )
 
 
@@ -197,7 +198,14 @@ class MultiTurnTask(ConfigurableTask):
         """Load the bundled (or user-given) questions instead of a hub dataset."""
         import datasets
 
-        docs = load_docs(self._task_name, self.config.metadata or {})
+        meta = self.config.metadata or {}
+        loader = load_docs
+        if meta.get("loader"):  # another benchmark's documents in the same shape (e.g. GAOKAO-Bench subjective)
+            import importlib
+
+            module, _, name = str(meta["loader"]).rpartition(".")
+            loader = getattr(importlib.import_module(module), name)
+        docs = loader(self._task_name, meta)
         self.dataset = datasets.DatasetDict({"test": datasets.Dataset.from_list(docs)})
 
     def fewshot_context(self, doc: dict, num_fewshot: int, system_instruction: str | None = None,
@@ -216,7 +224,8 @@ def process_results(doc: dict[str, Any], results: list[str]) -> dict[str, Any]:
     """Per-document metric values: the full item for ``score``, a key for the derived metrics."""
     item = {"doc": doc, "reply": results[0]}
     key = {"task": doc["task"], "question_id": doc["question_id"]}
-    return {"score": item, **{m: key for m in DERIVED_METRICS}}
+    derived = DERIVED_METRICS + (POINT_METRICS if "max_score" in str(doc.get("extra") or "") else ())
+    return {"score": item, **{m: key for m in derived}}
 
 
 def _judge_items(items: list[dict[str, Any]]) -> TaskScores:
@@ -250,6 +259,10 @@ def _derived(metric: str) -> Any:
 
 
 DERIVED_METRICS = ("score_turn1", "score_turn2", "score_ci_low", "score_ci_high", "n_scored", "n_total")
+#: Extra metrics of benchmarks graded on each question's own point value (GAOKAO-Bench subjective).
+POINT_METRICS = ("points", "max_points")
+aggregate_points = _derived("points")
+aggregate_max_points = _derived("max_points")
 aggregate_score_turn1 = _derived("score_turn1")
 aggregate_score_turn2 = _derived("score_turn2")
 aggregate_score_ci_low = _derived("score_ci_low")

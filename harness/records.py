@@ -54,6 +54,7 @@ class Question:
         language: Language of ``turns`` (e.g. "Thai").
         output_format: "plain" or "tcot".
         judge: How to judge it.
+        extra: Further fields the judge prompt may use (e.g. GAOKAO-Bench's analysis and point value).
     """
 
     task: str
@@ -65,6 +66,7 @@ class Question:
     language: str
     output_format: str
     judge: JudgeSpec
+    extra: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,7 @@ class Judgment:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached: bool = False
+    max_score: float | None = None  # set when the scale is the question's own (GAOKAO-Bench points)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (one line of ``judgments_<task>_<date>.jsonl``)."""
@@ -140,6 +143,8 @@ class TaskScores:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     judge_calls: int = 0
+    points: float | None = None
+    max_points: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -156,4 +161,6 @@ class TaskScores:
         }
         for name, est in self.per_turn.items():
             out[f"score_{name}"] = est.mean
+        if self.max_points is not None:
+            out["points"], out["max_points"] = self.points, self.max_points
         return out

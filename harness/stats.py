@@ -39,18 +39,30 @@ def estimate(groups: Sequence[Sequence[float]], iters: int = BOOTSTRAP_ITERS, se
     return Estimate(mean, float(lo), float(hi), n)
 
 
+def _as_fraction(j: Judgment) -> float | None:
+    """A judgment's score, as a fraction of its own maximum when the scale is per question."""
+    if j.score is None:
+        return None
+    return j.score / j.max_score if j.max_score else j.score
+
+
 def _grouped(judgments: Iterable[Judgment]) -> list[list[float]]:
     by_sample: dict[str, list[float]] = defaultdict(list)
     for j in judgments:
-        if j.score is not None:
-            by_sample[j.sample_id].append(j.score)
+        value = _as_fraction(j)
+        if value is not None:
+            by_sample[j.sample_id].append(value)
     return list(by_sample.values())
 
 
 def summarize(
     task: str, judge_model: str, judgments: Sequence[Judgment], categories: Mapping[str, str], calls: int = 0
 ) -> TaskScores:
-    """Aggregate one task's judgments: overall, per turn, per category, unscored reasons, token usage."""
+    """Aggregate one task's judgments: overall, per turn, per category, unscored reasons, token usage.
+
+    With per-question scales (``max_score``), means are of score / max_score, and ``points``/``max_points``
+    hold the benchmark's own totals (an unscored turn counts 0 of its points, as the benchmark counts it).
+    """
     per_turn = {
         f"turn{t + 1}": estimate(_grouped(j for j in judgments if j.turn == t))
         for t in sorted({j.turn for j in judgments})
@@ -60,6 +72,9 @@ def summarize(
         for cat in sorted(set(categories.values()))
     }
     reasons = Counter(j.reason or "" for j in judgments if j.score is None)
+    per_question = [j for j in judgments if j.max_score]
+    points = sum(j.score or 0.0 for j in per_question) if per_question else None
+    max_points = sum(j.max_score or 0.0 for j in per_question) if per_question else None
     return TaskScores(
         task=task,
         judge_model=judge_model,
@@ -72,4 +87,6 @@ def summarize(
         prompt_tokens=sum(j.prompt_tokens for j in judgments if not j.cached),
         completion_tokens=sum(j.completion_tokens for j in judgments if not j.cached),
         judge_calls=calls,
+        points=points,
+        max_points=max_points,
     )

@@ -51,7 +51,12 @@ def _values(conv: Conversation, turn: int, rubric: Rubric) -> dict[str, str]:
     if q.reference:
         for k, ref in enumerate(q.reference[:2]):
             values[f"ref_answer_{k + 1}"] = ref
-    return values
+    return {**q.extra, **values}
+
+
+def _own_max(rubric: Rubric, values: dict[str, str]) -> float | None:
+    """The question's own maximum score, for rubrics whose scale is per question."""
+    return rubric.max_score(values) if isinstance(rubric.scale[1], str) else None
 
 
 def _plan(conv: Conversation, turn: int, settings: JudgeSettings) -> _Planned:
@@ -96,6 +101,8 @@ def judge_conversations(
     finally:
         cache.close()
     def verdict(p: _Planned, score: float | None, reason: str | None, explanation: str = "", **usage: Any) -> Judgment:
+        if "max_score" not in usage and isinstance(p.rubric.scale[1], str):
+            usage["max_score"] = _own_max(p.rubric, _values(p.conv, p.turn, p.rubric))
         return Judgment(
             task=task, sample_id=p.conv.question.question_id, turn=p.turn, score=score, reason=reason,
             judge_model=settings.model, rubric=p.rubric.name, rubric_version=p.rubric.version,
@@ -111,9 +118,11 @@ def judge_conversations(
         if r.text is None:
             judgments.append(verdict(p, None, r.error))
             continue
-        parsed = p.rubric.parse(r.text, tuple(t.answer or "" for t in p.conv.turns))
+        values = _values(p.conv, p.turn, p.rubric)
+        parsed = p.rubric.parse(r.text, tuple(t.answer or "" for t in p.conv.turns), values)
         judgments.append(verdict(p, parsed.score, parsed.reason, r.text, prompt_tokens=r.prompt_tokens,
-                                 completion_tokens=r.completion_tokens, cached=r.cached))
+                                 completion_tokens=r.completion_tokens, cached=r.cached,
+                                 max_score=_own_max(p.rubric, values)))
     categories = {c.question.question_id: c.question.category for c in convs}
     scores = summarize(task, settings.model, judgments, categories, calls=client.calls)
     print(

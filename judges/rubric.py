@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -27,6 +27,7 @@ class RubricExample:
     reply: str
     expected: float | None
     answer: str = ""
+    values: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,8 @@ class Rubric:
     Attributes:
         name: Unique name (the file stem).
         version: Bumped whenever the prompt changes (part of the cache key).
-        scale: Inclusive (min, max) of valid ratings.
+        scale: Inclusive (min, max) of valid ratings; max may name a value (``"{max_score}"``): the question's
+            own point value.
         system: System message.
         template: User message with ``{question}``-style fields.
         score_pattern: Regex with one group: the rating. The last match in the reply wins.
@@ -57,7 +59,7 @@ class Rubric:
 
     name: str
     version: str
-    scale: tuple[float, float]
+    scale: tuple[float, float | str]
     system: str
     template: str
     score_pattern: str
@@ -88,7 +90,21 @@ class Rubric:
         messages = [{"role": "system", "content": self.system}] if self.system else []
         return [*messages, {"role": "user", "content": user}]
 
-    def parse(self, reply: str, answers: tuple[str, ...] = ()) -> ParsedScore:
+    def max_score(self, values: dict[str, str] | None = None) -> float:
+        """The top of the scale (resolved from ``values`` when it names a field).
+
+        Raises:
+            TransevalError: if the named value is missing or not a number.
+        """
+        top = self.scale[1]
+        if isinstance(top, float | int):
+            return float(top)
+        try:
+            return float(top.format_map(values or {}))
+        except (KeyError, ValueError):
+            raise TransevalError(f"scale maximum {top!r} needs a number", file=self.path, field="scale") from None
+
+    def parse(self, reply: str, answers: tuple[str, ...] = (), values: dict[str, str] | None = None) -> ParsedScore:
         """Parse the judge's own rating from its reply.
 
         Text the judge quotes verbatim from the judged answers is removed first, and the *last*
@@ -105,7 +121,7 @@ class Rubric:
                     value = float(raw)
                 except ValueError:
                     return ParsedScore(None, f"unparsable rating '{raw}'")
-                lo, hi = self.scale
+                lo, hi = self.scale[0], self.max_score(values)
                 if not lo <= value <= hi:
                     return ParsedScore(None, f"rating {raw} outside {lo:g}-{hi:g}")
                 return ParsedScore(value, None)
@@ -129,8 +145,9 @@ def _load(path: Path) -> Rubric:
     if data["name"] != path.stem:
         raise TransevalError(f"name must equal the file name '{path.stem}'", file=path, field="name")
     scale = data["scale"]
-    if not (isinstance(scale, list) and len(scale) == 2 and all(isinstance(x, int | float) for x in scale)):
-        raise TransevalError("scale must be [min, max]", file=path, field="scale")
+    if not (isinstance(scale, list) and len(scale) == 2 and isinstance(scale[0], int | float)
+            and isinstance(scale[1], int | float | str)):
+        raise TransevalError("scale must be [min, max] (max a number or a \"{field}\")", file=path, field="scale")
     for key in ("score_pattern", "fallback_pattern"):
         if data.get(key) is not None:
             try:
@@ -142,9 +159,11 @@ def _load(path: Path) -> Rubric:
     for i, ex in enumerate(data["examples"] or []):
         if not isinstance(ex, dict) or "reply" not in ex or "expected" not in ex:
             raise TransevalError("each example needs reply and expected", file=path, field=f"examples[{i}]")
-        examples.append(RubricExample(str(ex["reply"]), ex["expected"], str(ex.get("answer", ""))))
+        examples.append(RubricExample(str(ex["reply"]), ex["expected"], str(ex.get("answer", "")),
+                                      {k: str(v) for k, v in (ex.get("values") or {}).items()}))
     return Rubric(
-        name=data["name"], version=str(data["version"]), scale=(float(scale[0]), float(scale[1])),
+        name=data["name"], version=str(data["version"]),
+        scale=(float(scale[0]), scale[1] if isinstance(scale[1], str) else float(scale[1])),
         system=str(data["system"] or ""), template=str(data["template"]), score_pattern=data["score_pattern"],
         fallback_pattern=data.get("fallback_pattern"), needs_reference=bool(data.get("needs_reference", False)),
         multi_turn=bool(data.get("multi_turn", False)), examples=tuple(examples),

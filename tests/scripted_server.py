@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 import time
 from collections import Counter, deque
@@ -74,7 +75,11 @@ class ScriptedOpenAI:
             return 200, "this is not JSON", 0.0
         if model.startswith("judge"):
             prompt = "\n".join(m["content"] for m in messages)
-            content = f"The answer is judged on its merits. Rating: [[{scripted_rating(prompt)}]]"
+            top = re.search(r"【分值】\s*(\d+)", prompt)
+            if top:  # GAOKAO-Bench grading format, a score within the question's own points
+                content = f"【判分理由】按标准答案评分。\n【总分】{scripted_rating(prompt) % (int(top.group(1)) + 1)}分"
+            else:
+                content = f"The answer is judged on its merits. Rating: [[{scripted_rating(prompt)}]]"
         else:
             content = self._candidate_reply(messages)
         payload = {

@@ -67,3 +67,36 @@ def test_malformed_file_names_file_and_field(tmp_path: Path):
     (tmp_path / "2010-2022_Math_I_MCQs.json").write_text(json.dumps(bad), encoding="utf-8")
     with pytest.raises(TransevalError, match=r"2010-2022_Math_I_MCQs.json field 'example\[0\].answer'"):
         load_objective("2010-2022_Math_I_MCQs", data_dir=str(tmp_path))
+
+
+def test_subjective_documents():
+    from transeval.harness.gaokao import load_subjective_docs
+
+    meta = {"judge": {"rubric": "gaokao-sub-grade", "reference_field": "reference"}}
+    docs = load_subjective_docs("gaokao_bench_sub", meta)
+    assert len(docs) == 1030
+    assert len({d["question_id"] for d in docs}) == 1030
+    extra = json.loads(docs[0]["extra"])
+    assert float(extra["max_score"]) > 0 and extra["grade_prompt"].startswith("你是一名")
+    assert docs[0]["reference"][0] and len(docs[0]["turns"]) == 1
+
+
+@pytest.mark.slow
+def test_subjective_judged_on_own_point_scale(server, judge_env, tmp_path):
+    from conftest import run_cli
+
+    model_args = (f"model=candidate,base_url={server.base_url}/chat/completions,"
+                  "num_concurrent=1,tokenized_requests=False")
+    res = run_cli(["lm_eval", "--model", "local-chat-completions", "--model_args", model_args, "--tasks",
+                   "gaokao_bench_sub", "--apply_chat_template", "--output_path", str(tmp_path / "runs"),
+                   "--log_samples", "--limit", "3"], judge_env, tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    judgments = [json.loads(x) for x in next((tmp_path / "runs").rglob("judgments_*.jsonl")).read_text().splitlines()]
+    assert len(judgments) == 3 and all(j["max_score"] and 0 <= j["score"] <= j["max_score"] for j in judgments)
+    results = json.loads(next((tmp_path / "runs").rglob("results_*.json")).read_text())["results"]["gaokao_bench_sub"]
+    assert results["points,none"] == sum(j["score"] for j in judgments)
+    assert results["max_points,none"] == sum(j["max_score"] for j in judgments)
+    fractions = [j["score"] / j["max_score"] for j in judgments]
+    assert results["score,none"] == pytest.approx(sum(fractions) / 3)
+    prompt = "\n".join(m["content"] for m in server.judge_requests()[0]["messages"])
+    assert "【标准答案】" in prompt and "【分值】" in prompt and "【学生分析与答案】" in prompt

@@ -123,13 +123,13 @@ def test_suites_resolve():
 
 
 @pytest.mark.slow
-def test_offline_paper_suite_end_to_end(tiny_model, tmp_path):
+def test_offline_paper_suite_end_to_end(tiny_model, server, judge_env, tmp_path):
     import json
     import os
 
     from conftest import run_cli
 
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    env = judge_env  # GAOKAO-Bench's subjective questions are judged (scripted local judge)
     res = run_cli(["lm_eval", "--model", "hf", "--model_args", f"pretrained={tiny_model}", "--tasks",
                    "llama_beyond_english_offline", "--limit", "2", "--device", "cpu", "--output_path",
                    str(tmp_path / "runs"), "--log_samples", "--gen_kwargs", "max_gen_toks=8"], env, tmp_path)
@@ -148,7 +148,10 @@ def test_offline_paper_suite_end_to_end(tiny_model, tmp_path):
 
     board = data.leaderboard(tmp_path / "runs")
     rows = {r["task"]: r for _, r in board.iterrows()}
-    assert set(rows) == {"ceval", "agieval_v1", "gaokao_bench_obj", "perplexity_en", "perplexity_zh"}
+    assert set(rows) == {"ceval", "agieval_v1", "gaokao_bench_obj", "gaokao_bench_sub", "perplexity_en",
+                         "perplexity_zh"}
+    assert rows["gaokao_bench_sub"]["metric"] == "scoring rate (judge, points)"
+    assert 0 <= rows["gaokao_bench_sub"]["score"] <= 1 and server.judge_calls() == 2
     assert rows["gaokao_bench_obj"]["metric"] == "score_rate (points)"
     assert 0 <= rows["gaokao_bench_obj"]["score"] <= 1
     assert rows["ceval"]["metric"] == "acc" and rows["ceval"]["chance"] == pytest.approx(0.25)

@@ -18,7 +18,7 @@ def test_rubric_examples_parse_as_declared(name):
     assert r.examples, f"{name} has no examples"
     assert any(ex.expected is None for ex in r.examples), f"{name} needs an unparsable example"
     for ex in r.examples:
-        parsed = r.parse(ex.reply, (ex.answer,) if ex.answer else ())
+        parsed = r.parse(ex.reply, (ex.answer,) if ex.answer else (), ex.values)
         assert parsed.score == ex.expected, (name, ex.reply)
         assert (parsed.reason is None) == (ex.expected is not None)
 
