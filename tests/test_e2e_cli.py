@@ -169,8 +169,12 @@ def test_unreachable_judge_is_one_line_before_generation(server, judge_env, tmp_
 def test_lm_eval_lists_and_validates_tasks(judge_env, tmp_path):
     res = run_cli(["lm_eval", "ls", "tasks"], judge_env, tmp_path)
     assert res.returncode == 0
-    assert "thai_mtbench" in res.stdout and "mtbench_en" in res.stdout
-    ok = run_cli(["lm_eval", "validate", "--tasks", "thai_mtbench,mtbench_en"], judge_env, tmp_path)
+    for name in ("thai_mtbench", "mtbench_en", "ceval", "agieval_v1", "gaokao_bench_obj", "gaokao_bench_sub",
+                 "perplexity_en", "llama_beyond_english", "transllm_th"):
+        assert name in res.stdout, name
+    ours = ("thai_mtbench,mtbench_en,ceval,agieval_v1,gaokao_bench_obj,gaokao_bench_sub,perplexity_en,perplexity_zh,"
+            "llama_beyond_english,llama_beyond_english_offline,transllm_th,demo_knowledge")
+    ok = run_cli(["lm_eval", "validate", "--tasks", ours], judge_env, tmp_path)
     assert ok.returncode == 0 and "All tasks found and valid" in ok.stdout + ok.stderr
 
 
