@@ -1,0 +1,118 @@
+"""Training stages on CPU with the tiny random Llama: masking, configs, loss goes down, checkpoints load."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from transeval.harness.errors import TransevalError
+from transeval.train.config import load_stage_config
+from transeval.train.data import IGNORE_INDEX, messages_from_record, pack_blocks, tcot_target, tokenize_masked
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "train" / "examples"
+
+
+def test_tcot_target_and_transllm_example():
+    assert tcot_target(" Hi? ", "Hello.", "สวัสดี") == "<EN> Hi? <RESPONSE> Hello. <TH> สวัสดี"
+    record = json.loads((EXAMPLES / "example_cot.json").read_text(encoding="utf-8"))[0]
+    messages = messages_from_record(record, "example_cot.json[0]")
+    assert [m["role"] for m in messages] == ["user", "assistant"]
+    assert messages[1]["content"].startswith("<EN>") and "<TH>" in messages[1]["content"]
+
+
+def test_prompt_tokens_are_masked(tiny_model):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_model)
+    messages = [{"role": "user", "content": "What is 2+2?"}, {"role": "assistant", "content": "four"},
+                {"role": "user", "content": "And 3+3?"}, {"role": "assistant", "content": "six"}]
+    ex = tokenize_masked(tok, messages, 512)
+    assert len(ex.input_ids) == len(ex.labels)
+    learned = [t for t in ex.labels if t != IGNORE_INDEX]
+    assert tok.decode(learned) == "four<|eot_id|>six<|eot_id|>"
+    masked = tok.decode([i for i, lab in zip(ex.input_ids, ex.labels, strict=True) if lab == IGNORE_INDEX])
+    assert "What is 2+2?" in masked and "And 3+3?" in masked and "four" not in masked
+    assert tok.decode(ex.input_ids) == tok.apply_chat_template(messages, tokenize=False)
+
+
+def test_bad_records_and_blocks():
+    with pytest.raises(TransevalError, match=r"f.json\[3\] field 'conversations\[0\]'"):
+        messages_from_record({"conversations": [{"from": "robot", "value": "x"}]}, "f.json[3]")
+    with pytest.raises(TransevalError, match="no assistant turn"):
+        messages_from_record({"conversations": [{"from": "human", "value": "x"}]}, "f.json[0]")
+    assert pack_blocks([[1, 2, 3], [4, 5]], 3, 0) == [[1, 2, 3], [0, 4, 5]]
+
+
+def _stage(tmp_path: Path, model: Path, **over: object) -> Path:
+    records = [{"conversations": [{"from": "human", "value": f"คำถาม {i}"},
+                                  {"from": "gpt", "value": tcot_target(f"question {i}", f"answer {i}", f"ตอบ {i}")}]}
+               for i in range(8)]
+    (tmp_path / "tcot.json").write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+    cfg = {"stage": "sft", "model": str(model), "output_dir": str(tmp_path / "out"), "data_files": ["tcot.json"],
+           "lora": {"r": 8, "alpha": 16, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"],
+                    "modules_to_save": []},
+           "learning_rate": 5e-3, "warmup_ratio": 0.0, "per_device_batch_size": 4, "gradient_accumulation_steps": 1,
+           "max_seq_length": 256, "max_steps": 30, "logging_steps": 5, "save_steps": 15, "merge_lora": True, **over}
+    path = tmp_path / "stage.yaml"
+    import yaml
+
+    path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    return path
+
+
+def test_bad_configs_fail_before_training(tiny_model, tmp_path):
+    from transeval.train import sft
+
+    with pytest.raises(TransevalError, match=r"stage.yaml field 'learning_rat'"):
+        load_stage_config(_stage(tmp_path, tiny_model, learning_rat=1))
+    path = _stage(tmp_path, tiny_model)
+    (tmp_path / "tcot.json").unlink()
+    with pytest.raises(TransevalError, match=r"field 'data_files'"):
+        load_stage_config(path)
+    bad = _stage(tmp_path, tiny_model, lora={"target_modules": ["c_attn"], "modules_to_save": []})
+    with pytest.raises(TransevalError, match=r"field 'lora.target_modules'.*c_attn"):
+        sft.main(str(bad))
+    assert not (tmp_path / "out" / "checkpoint-15").exists()
+
+
+@pytest.mark.slow
+def test_sft_stage_learns_resumes_and_loads_in_harness(tiny_model, tmp_path):
+    from transeval.train import sft
+
+    summary = sft.main(str(_stage(tmp_path, tiny_model)))
+    assert summary["steps"] == 30 and len(summary["losses"]) >= 4
+    assert summary["losses"][-1] < summary["losses"][0] * 0.8, summary["losses"]
+    assert summary["tokens_per_s"] > 0
+    saved = json.loads((tmp_path / "out" / "transeval_stage.json").read_text())
+    assert saved["learning_rate"] == 5e-3 and saved["lora"]["r"] == 8
+    # A longer run of the same stage resumes from the last checkpoint instead of starting over.
+    again = sft.main(str(_stage(tmp_path, tiny_model, max_steps=35)))
+    assert again["resumed_from"] and again["resumed_from"].endswith("checkpoint-30")
+    # The merged checkpoint is a plain HF model the harness evaluates.
+    from lm_eval import simple_evaluate
+
+    out = simple_evaluate(model="hf", model_args=f"pretrained={summary['merged']}", tasks=["perplexity_en"],
+                          limit=1, device="cpu", bootstrap_iters=0)
+    assert out["results"]["perplexity_en"]["word_perplexity,none"] > 0
+
+
+@pytest.mark.slow
+def test_cpt_stage_via_cli(tiny_model, tmp_path):
+    import yaml
+    from conftest import run_cli
+
+    text = "\n\n".join(f"กรุงเทพมหานครเป็นเมืองหลวงของประเทศไทย {i}. The capital is Bangkok." for i in range(60))
+    (tmp_path / "th.txt").write_text(text, encoding="utf-8")
+    cfg = {"stage": "cpt", "model": str(tiny_model), "output_dir": "out", "data_files": ["th.txt"],
+           "lora": {"r": 8, "alpha": 16, "target_modules": ["q_proj", "v_proj"], "modules_to_save": []},
+           "learning_rate": 5e-3, "warmup_ratio": 0.0, "per_device_batch_size": 4, "gradient_accumulation_steps": 1,
+           "block_size": 64, "max_steps": 20, "logging_steps": 5, "save_steps": 20}
+    (tmp_path / "cpt.yaml").write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    res = run_cli(["transeval", "train", "cpt", str(tmp_path / "cpt.yaml")], {"HF_HUB_OFFLINE": "1",
+                  "PATH": "/usr/bin:/bin"}, tmp_path)
+    assert res.returncode == 0, res.stderr[-2000:]
+    summary = json.loads((tmp_path / "out" / "transeval_summary.json").read_text())
+    assert summary["steps"] == 20 and summary["losses"][-1] < summary["losses"][0]
+    bad = run_cli(["transeval", "train", "cpt", str(tmp_path / "missing.yaml")], {"PATH": "/usr/bin:/bin"}, tmp_path)
+    assert bad.returncode == 2 and bad.stderr.startswith("transeval: error:") and "missing.yaml" in bad.stderr
