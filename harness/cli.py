@@ -98,8 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     p_board.add_argument("--port", type=int)
     p_board.add_argument("--headless", action="store_true", help="do not open a browser")
     sub.add_parser("tasks-dir", help="print the task folder (for lm_eval --include_path without the hook)")
-    p_train = sub.add_parser("train", help="run one training stage: transeval train sft|cpt STAGE.yaml")
-    p_train.add_argument("stage", choices=["sft", "cpt"])
+    p_train = sub.add_parser("train", help="run one training stage: transeval train vocab|cpt|sft STAGE.yaml")
+    p_train.add_argument("stage", choices=["vocab", "cpt", "sft"])
     p_train.add_argument("config", type=Path)
     sub.add_parser("demo", help="evaluate the bundled gemma-3-270m on thai_mtbench (see `transeval demo -h`)",
                    add_help=False)
@@ -126,8 +126,10 @@ def main(argv: list[str] | None = None) -> int:
             logging.basicConfig(level=logging.INFO)
             if args.stage == "sft":
                 from transeval.train.sft import main as stage_main
-            else:
+            elif args.stage == "cpt":
                 from transeval.train.cpt import main as stage_main
+            else:
+                from transeval.train.vocab import main as stage_main
             summary = stage_main(str(args.config))
             print(json.dumps({k: v for k, v in summary.items() if k != "losses"}, indent=2))
             return 0

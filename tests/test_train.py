@@ -116,3 +116,32 @@ def test_cpt_stage_via_cli(tiny_model, tmp_path):
     assert summary["steps"] == 20 and summary["losses"][-1] < summary["losses"][0]
     bad = run_cli(["transeval", "train", "cpt", str(tmp_path / "missing.yaml")], {"PATH": "/usr/bin:/bin"}, tmp_path)
     assert bad.returncode == 2 and bad.stderr.startswith("transeval: error:") and "missing.yaml" in bad.stderr
+
+
+def test_vocabulary_extension_mean_initialises_new_rows(tiny_model, tmp_path):
+    import torch
+    import yaml
+    from transeval.train import vocab
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    text = "\n".join(["ภาษาไทยเป็นภาษาที่สวยงาม มีตัวอักษรมากมาย"] * 30 + ["การประเมินผลแบบจำลองภาษา"] * 30)
+    (tmp_path / "th.txt").write_text(text, encoding="utf-8")
+    cfg = {"model": str(tiny_model), "output_dir": "ext", "text_files": ["th.txt"], "new_vocab_size": 300,
+           "max_new_tokens": 50}
+    (tmp_path / "vocab.yaml").write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    summary = vocab.main(str(tmp_path / "vocab.yaml"))
+    assert 0 < summary["added"] <= 50 and summary["tokens_after"] < summary["tokens_before"]
+
+    old_tok = AutoTokenizer.from_pretrained(tiny_model)
+    old_emb = AutoModelForCausalLM.from_pretrained(tiny_model).get_input_embeddings().weight
+    new_tok = AutoTokenizer.from_pretrained(tmp_path / "ext")
+    new_model = AutoModelForCausalLM.from_pretrained(tmp_path / "ext")
+    assert len(new_tok) == len(old_tok) + summary["added"] == new_model.get_input_embeddings().weight.shape[0]
+    piece = new_tok.convert_ids_to_tokens(len(old_tok))
+    expected = old_emb[old_tok(piece, add_special_tokens=False)["input_ids"]].mean(dim=0)
+    assert torch.allclose(new_model.get_input_embeddings().weight[len(old_tok)], expected)
+    assert new_tok("ภาษาไทยเป็นภาษาที่สวยงาม", add_special_tokens=False)["input_ids"] != \
+        old_tok("ภาษาไทยเป็นภาษาที่สวยงาม", add_special_tokens=False)["input_ids"]
+    with pytest.raises(TransevalError, match=r"vocab.yaml field 'text_file'"):
+        (tmp_path / "vocab.yaml").write_text(yaml.safe_dump({**cfg, "text_file": "x"}), encoding="utf-8")
+        vocab.load_vocab_config(tmp_path / "vocab.yaml")
