@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     p_board.add_argument("--headless", action="store_true", help="do not open a browser")
     sub.add_parser("tasks-dir", help="print the task folder (for lm_eval --include_path without the hook)")
     p_train = sub.add_parser("train", help="run one training stage: transeval train vocab|cpt|sft STAGE.yaml")
-    p_train.add_argument("stage", choices=["vocab", "cpt", "sft"])
+    p_train.add_argument("stage", choices=["vocab", "cpt", "sft", "distill"])
     p_train.add_argument("config", type=Path)
     sub.add_parser("demo", help="evaluate the bundled gemma-3-270m on thai_mtbench (see `transeval demo -h`)",
                    add_help=False)
@@ -128,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
                 from transeval.train.sft import main as stage_main
             elif args.stage == "cpt":
                 from transeval.train.cpt import main as stage_main
+            elif args.stage == "distill":
+                from transeval.train.distill import main as stage_main
             else:
                 from transeval.train.vocab import main as stage_main
             summary = stage_main(str(args.config))

@@ -73,7 +73,10 @@ class ScriptedOpenAI:
             return 200, "{}", self.timeout_sleep
         if failure == "garbage":
             return 200, "this is not JSON", 0.0
-        if model.startswith("judge"):
+        if model.startswith("translate"):
+            text = messages[-1]["content"].split("\n\n", 1)[-1]
+            content = f"แปล({text})"
+        elif model.startswith("judge"):
             prompt = "\n".join(m["content"] for m in messages)
             top = re.search(r"【分值】\s*(\d+)", prompt)
             if top:  # GAOKAO-Bench grading format, a score within the question's own points

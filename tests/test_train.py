@@ -145,3 +145,36 @@ def test_vocabulary_extension_mean_initialises_new_rows(tiny_model, tmp_path):
     with pytest.raises(TransevalError, match=r"vocab.yaml field 'text_file'"):
         (tmp_path / "vocab.yaml").write_text(yaml.safe_dump({**cfg, "text_file": "x"}), encoding="utf-8")
         vocab.load_vocab_config(tmp_path / "vocab.yaml")
+
+
+def test_distill_builds_tcot_set_with_provenance(tiny_model, server, judge_env, tmp_path, monkeypatch):
+    import yaml
+    from transeval.train import distill
+
+    for k, v in judge_env.items():
+        if k.startswith(("OPENAI_", "TRANSEVAL_")):
+            monkeypatch.setenv(k, v)
+    (tmp_path / "alpaca.jsonl").write_text("\n".join(json.dumps(r) for r in [
+        {"id": "a1", "instruction": "Name a colour.", "input": ""},
+        {"id": "a2", "instruction": "Translate to French:", "input": "cat"},
+    ]) + "\n", encoding="utf-8")
+    cfg = {"model": str(tiny_model), "instructions": "alpaca.jsonl", "output": "rkd.jsonl",
+           "translator_model": "translate-scripted", "max_new_tokens": 8, "batch_size": 2, "backend": "hf"}
+    (tmp_path / "distill.yaml").write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    summary = distill.main(str(tmp_path / "distill.yaml"))
+    assert summary["written"] == 2 and summary["backend"] == "hf" and not summary["skipped"]
+    records = [json.loads(x) for x in (tmp_path / "rkd.jsonl").read_text(encoding="utf-8").splitlines()]
+    tcot = [r for r in records if r["id"].endswith("-tcot")]
+    assert len(tcot) == 2 and len(records) == 4
+    human, gpt = tcot[0]["conversations"]
+    assert human["value"] == "แปล(Name a colour.)"
+    assert gpt["value"].startswith("<EN> Name a colour. <RESPONSE> ") and " <TH> แปล(" in gpt["value"]
+    assert tcot[0]["provenance"]["translator"] == "translate-scripted"
+    calls = sum(n for m, n in server.chat_calls.items() if m.startswith("translate"))
+    assert calls == 4
+    distill.main(str(tmp_path / "distill.yaml"))  # rerun: translations come from the cache
+    assert sum(n for m, n in server.chat_calls.items() if m.startswith("translate")) == 4
+    # The output trains directly (ShareGPT records).
+    from transeval.train.data import messages_from_record
+
+    assert messages_from_record(tcot[1], "rkd.jsonl:3")[1]["role"] == "assistant"
