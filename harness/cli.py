@@ -71,6 +71,27 @@ def judge_runs(root: Path, tasks: set[str] | None = None, judge_model: str | Non
     return done
 
 
+def evaluate_checkpoint(checkpoint: Path, suite: str, output: Path, limit: int | None, device: str,
+                        batch_size: str) -> int:
+    """Run plain ``lm_eval`` on a trained checkpoint (``final/`` adapters need the base model: use ``merged/``)."""
+    if not (checkpoint / "config.json").is_file():
+        raise TransevalError("not a model folder (no config.json); pass the stage's merged/ folder", file=checkpoint)
+    exe = Path(sys.executable).with_name("lm_eval")
+    cmd = [str(exe), "--model", "hf", "--model_args", f"pretrained={checkpoint}", "--tasks", suite,
+           "--device", device, "--batch_size", batch_size, "--output_path", str(output), "--log_samples"]
+    tokenizer_config = checkpoint / "tokenizer_config.json"
+    if (checkpoint / "chat_template.jinja").exists() or "chat_template" in (
+            tokenizer_config.read_text(encoding="utf-8") if tokenizer_config.exists() else ""):
+        cmd.append("--apply_chat_template")
+    if limit:
+        cmd += ["--limit", str(limit)]
+    print("transeval: " + " ".join(cmd), file=sys.stderr, flush=True)
+    rc = subprocess.call(cmd)
+    if rc == 0:
+        print(f"transeval: open the leaderboard with: transeval board {output}", file=sys.stderr)
+    return rc
+
+
 def board(root: Path, port: int | None, headless: bool) -> int:
     """Start the Streamlit leaderboard over ``root``."""
     if not root.exists():
@@ -98,8 +119,16 @@ def main(argv: list[str] | None = None) -> int:
     p_board.add_argument("--port", type=int)
     p_board.add_argument("--headless", action="store_true", help="do not open a browser")
     sub.add_parser("tasks-dir", help="print the task folder (for lm_eval --include_path without the hook)")
+    p_eval = sub.add_parser("eval", help="evaluate a checkpoint on a suite with lm_eval (then `transeval board`)")
+    p_eval.add_argument("checkpoint", type=Path)
+    p_eval.add_argument("--suite", default="transllm_th", help="task or suite name (default transllm_th)")
+    p_eval.add_argument("--output", type=Path, default=Path("runs"))
+    p_eval.add_argument("--limit", type=int)
+    p_eval.add_argument("--device", default="cpu")
+    p_eval.add_argument("--batch-size", default="1")
     p_train = sub.add_parser("train", help="run one training stage: transeval train vocab|cpt|sft STAGE.yaml")
-    p_train.add_argument("stage", choices=["vocab", "cpt", "sft", "distill"])
+    p_train.add_argument("stage", choices=["vocab", "cpt", "sft", "distill", "run"],
+                         help="one stage, or `run` for a whole recipe (a YAML listing stages)")
     p_train.add_argument("config", type=Path)
     sub.add_parser("demo", help="evaluate the bundled gemma-3-270m on thai_mtbench (see `transeval demo -h`)",
                    add_help=False)
@@ -124,6 +153,12 @@ def main(argv: list[str] | None = None) -> int:
             import logging
 
             logging.basicConfig(level=logging.INFO)
+            if args.stage == "run":
+                from transeval.train.recipe import run
+
+                for summary in run(args.config):
+                    print(json.dumps({k: v for k, v in summary.items() if k != "losses"}, indent=2))
+                return 0
             if args.stage == "sft":
                 from transeval.train.sft import main as stage_main
             elif args.stage == "cpt":
@@ -135,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
             summary = stage_main(str(args.config))
             print(json.dumps({k: v for k, v in summary.items() if k != "losses"}, indent=2))
             return 0
+        if args.command == "eval":
+            return evaluate_checkpoint(args.checkpoint, args.suite, args.output, args.limit, args.device,
+                                       args.batch_size)
         if args.command == "tasks-dir":
             from transeval.harness.mtbench import tasks_dir
 

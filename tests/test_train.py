@@ -178,3 +178,75 @@ def test_distill_builds_tcot_set_with_provenance(tiny_model, server, judge_env, 
     from transeval.train.data import messages_from_record
 
     assert messages_from_record(tcot[1], "rkd.jsonl:3")[1]["role"] == "assistant"
+
+
+def test_bundled_recipes_validate():
+    from transeval.train.recipe import load_recipe
+
+    root = Path(__file__).resolve().parent.parent / "train" / "recipes"
+    assert [s.kind for s in load_recipe(root / "transllm_th" / "recipe.yaml")] == ["vocab", "cpt", "cpt", "distill",
+                                                                                   "sft"]
+    assert [s.kind for s in load_recipe(root / "llama_zh" / "recipe.yaml")] == ["cpt", "sft"]
+
+
+@pytest.mark.slow
+def test_whole_recipe_then_eval_then_board(tiny_model, server, judge_env, tmp_path):
+    """vocab -> Thai PT -> translation PT (continuing the adapter) -> recovery KD -> TCoT SFT -> harness -> board."""
+    import yaml
+    from conftest import run_cli
+
+    (tmp_path / "th.txt").write_text("\n\n".join(["ภาษาไทยเป็นภาษาที่สวยงาม มีตัวอักษรมากมาย"] * 80), encoding="utf-8")
+    (tmp_path / "par.jsonl").write_text("\n".join(json.dumps({"text": f"English: cat {i}\nThai: แมว {i}"},
+                                                             ensure_ascii=False) for i in range(80)), encoding="utf-8")
+    (tmp_path / "inst.jsonl").write_text("\n".join(json.dumps({"instruction": f"Say {w}."}) for w in ("hi", "yes")),
+                                         encoding="utf-8")
+    small = {"lora": {"r": 4, "alpha": 8, "target_modules": ["q_proj", "v_proj"], "modules_to_save": []},
+             "learning_rate": 5e-3, "warmup_ratio": 0.0, "per_device_batch_size": 2, "gradient_accumulation_steps": 1,
+             "max_steps": 16, "logging_steps": 4, "save_steps": 100, "block_size": 32}
+    stages = {
+        "vocab.yaml": {"model": str(tiny_model), "output_dir": "ext", "text_files": ["th.txt"],
+                       "new_vocab_size": 200, "max_new_tokens": 20},
+        "pt1.yaml": {"stage": "cpt", "model": "ext", "output_dir": "pt1", "data_files": ["th.txt"], **small},
+        "pt2.yaml": {"stage": "cpt", "model": "ext", "resume_adapter": "pt1/final", "output_dir": "pt2",
+                     "data_files": ["par.jsonl"], "merge_lora": True, **small},
+        "kd.yaml": {"model": "pt2/merged", "instructions": "inst.jsonl", "output": "kd.jsonl",
+                    "translator_model": "translate-scripted", "max_new_tokens": 6, "backend": "hf"},
+        "sft.yaml": {"stage": "sft", "model": "pt2/merged", "output_dir": "sft", "data_files": ["kd.jsonl"],
+                     "merge_lora": True, **small},
+    }
+    for name, cfg in stages.items():
+        (tmp_path / name).write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    (tmp_path / "recipe.yaml").write_text(yaml.safe_dump({"recipe": "t", "stages": [
+        {"kind": "vocab", "config": "vocab.yaml"}, {"kind": "cpt", "config": "pt1.yaml"},
+        {"kind": "cpt", "config": "pt2.yaml"}, {"kind": "distill", "config": "kd.yaml"},
+        {"kind": "sft", "config": "sft.yaml"}]}), encoding="utf-8")
+    res = run_cli(["transeval", "train", "run", str(tmp_path / "recipe.yaml")], judge_env, tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    for stage in ("pt1", "pt2", "sft"):
+        summary = json.loads((tmp_path / stage / "transeval_summary.json").read_text())
+        assert summary["steps"] == 16 and summary["losses"][-1] < summary["losses"][0], (stage, summary["losses"])
+    assert (tmp_path / "sft" / "merged" / "transeval_stage.json").exists()
+    ev = run_cli(["transeval", "eval", str(tmp_path / "sft" / "merged"), "--suite", "perplexity_en", "--limit", "1",
+                  "--output", str(tmp_path / "runs")], judge_env, tmp_path)
+    assert ev.returncode == 0, ev.stderr[-3000:]
+    from transeval.dashboard import data
+
+    board = data.leaderboard(tmp_path / "runs")
+    assert list(board["task"]) == ["perplexity_en"] and board["score"].iloc[0] > 0
+
+
+@pytest.mark.slow
+def test_accelerate_single_process_smoke(tiny_model, tmp_path):
+    import os
+
+    from conftest import VENV_BIN
+
+    path = _stage(tmp_path, tiny_model, max_steps=4, merge_lora=False)
+    cfg = Path(__file__).resolve().parent.parent / "train" / "accelerate" / "single_process.yaml"
+    import subprocess
+
+    res = subprocess.run([str(VENV_BIN / "accelerate"), "launch", "--config_file", str(cfg), "-m",
+                          "transeval.train.sft", str(path)], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "HF_HUB_OFFLINE": "1"}, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert json.loads((tmp_path / "out" / "transeval_summary.json").read_text())["steps"] == 4

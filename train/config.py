@@ -62,8 +62,10 @@ class StageConfig:
         return dataclasses.asdict(self)
 
 
-def load_stage_config(path: Path) -> StageConfig:
+def load_stage_config(path: Path, will_exist: frozenset[str] = frozenset()) -> StageConfig:
     """Parse and check a stage YAML (relative paths are relative to the YAML's folder).
+
+    ``will_exist`` names files an earlier stage of the same recipe writes (e.g. the distilled data set).
 
     Raises:
         TransevalError: naming the file and the field (unknown keys, wrong types, missing data files).
@@ -92,7 +94,7 @@ def load_stage_config(path: Path) -> StageConfig:
     files = raw["data_files"] if isinstance(raw["data_files"], list) else [raw["data_files"]]
     data_files = tuple(resolve(str(f)) for f in files)
     for f in data_files:
-        if not Path(f).is_file():
+        if not Path(f).is_file() and f not in will_exist:
             raise TransevalError(f"data file not found: {f}", file=path, field="data_files")
     lora_raw = raw.get("lora", {})
     lora: LoraConfig | None = None
