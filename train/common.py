@@ -106,6 +106,7 @@ def train(model: Any, tokenizer: Any, dataset: Any, cfg: StageConfig) -> dict[st
 
     trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=collate, callbacks=[Log()])
     last = get_last_checkpoint(str(out)) if out.exists() else None
+    speed.start = time.perf_counter()  # tokens/s of training itself, not of model and data loading
     result = trainer.train(resume_from_checkpoint=last)
     model.save_pretrained(str(out / "final"))
     tokenizer.save_pretrained(str(out / "final"))
