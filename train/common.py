@@ -108,9 +108,11 @@ def train(model: Any, tokenizer: Any, dataset: Any, cfg: StageConfig) -> dict[st
     last = get_last_checkpoint(str(out)) if out.exists() else None
     speed.start = time.perf_counter()  # tokens/s of training itself, not of model and data loading
     result = trainer.train(resume_from_checkpoint=last)
+    tokens_per_s, train_seconds = speed.rate, time.perf_counter() - speed.start
     model.save_pretrained(str(out / "final"))
     tokenizer.save_pretrained(str(out / "final"))
-    summary = {"losses": losses, "tokens_per_s": speed.rate, "steps": result.global_step, "resumed_from": last}
+    summary = {"losses": losses, "tokens_per_s": tokens_per_s, "steps": result.global_step, "resumed_from": last,
+               "train_seconds": round(train_seconds, 2)}
     if cfg.merge_lora and cfg.lora is not None:
         merged = model.merge_and_unload()
         merged.save_pretrained(str(out / "merged"))

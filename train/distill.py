@@ -109,13 +109,14 @@ def generate_answers(cfg: DistillConfig, prompts: list[str]) -> tuple[list[str],
     tok = AutoTokenizer.from_pretrained(cfg.model, padding_side="left")
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
-    model: Any = AutoModelForCausalLM.from_pretrained(cfg.model)
-    model.eval()
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model: Any = AutoModelForCausalLM.from_pretrained(cfg.model, dtype=torch.bfloat16 if device == "cuda" else None)
+    model.to(device).eval()
     answers: list[str] = []
     for start in tqdm(range(0, len(messages), cfg.batch_size), desc="generating answers"):
         texts = [tok.apply_chat_template(m, tokenize=False, add_generation_prompt=True)
                  for m in messages[start : start + cfg.batch_size]]
-        batch = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+        batch = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
         with torch.no_grad():
             out = model.generate(**batch, max_new_tokens=cfg.max_new_tokens, do_sample=False,
                                  pad_token_id=tok.pad_token_id)
