@@ -9,7 +9,6 @@ same data.
 from __future__ import annotations
 
 import csv
-import json
 import math
 import re
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 from transeval.harness.errors import TransevalError
 from transeval.harness.mtbench import tasks_dir
+from transeval.harness.store import read_jsonl
 
 CEVAL_COLUMNS = ("id", "question", "A", "B", "C", "D", "answer")
 
@@ -105,18 +105,11 @@ def read_text_docs(path: Path) -> list[str]:
         raise TransevalError("text file not found", file=path)
     if path.suffix == ".jsonl":
         docs = []
-        with path.open(encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise TransevalError(f"not valid JSON ({exc.msg})", file=path, line=lineno) from None
-                if not isinstance(rec, dict) or not isinstance(rec.get("text"), str):
-                    raise TransevalError("needs a string", file=path, line=lineno, field="text")
-                if rec["text"].strip():
-                    docs.append(rec["text"])
+        for lineno, rec in read_jsonl(path):
+            if not isinstance(rec.get("text"), str):
+                raise TransevalError("needs a string", file=path, line=lineno, field="text")
+            if rec["text"].strip():
+                docs.append(rec["text"])
         return docs
     text = path.read_text(encoding="utf-8")
     return [d.strip() for d in re.split(r"\n\s*\n", text) if d.strip()]
@@ -229,7 +222,7 @@ def read_agieval(path: Path, name: str) -> list[dict[str, Any]]:
     if name not in AGIEVAL_EN_MCQ + AGIEVAL_ZH_MCQ + tuple(AGIEVAL_CLOZE):
         raise TransevalError(f"unknown AGI-Eval subset '{name}'", file=path)
     docs = []
-    for lineno, row in _jsonl(path):
+    for lineno, row in read_jsonl(path):
         if name in AGIEVAL_CLOZE:
             if not isinstance(row.get("answer"), str) or not isinstance(row.get("question"), str):
                 raise TransevalError("cloze rows need question and answer strings", file=path, line=lineno,
@@ -252,24 +245,6 @@ def read_agieval(path: Path, name: str) -> list[dict[str, Any]]:
         docs.append({"query": agieval_query(row, name), "choices": options,
                      "gold": sorted({_LETTERS.index(x) for x in letters})})
     return docs
-
-
-def _jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    if not path.is_file():
-        raise TransevalError("data file not found", file=path)
-    out = []
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise TransevalError(f"not valid JSON ({exc.msg})", file=path, line=lineno) from None
-            if not isinstance(rec, dict):
-                raise TransevalError("expected a JSON object", file=path, line=lineno)
-            out.append((lineno, rec))
-    return out
 
 
 class BundledAGIEval(ConfigurableTask):

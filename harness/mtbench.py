@@ -45,33 +45,26 @@ def read_questions_jsonl(path: Path, turns_field: str = "turns") -> list[dict[st
     Raises:
         TransevalError: naming the file, line and field of the first bad record.
     """
+    from transeval.harness.store import read_jsonl
+
     if not path.is_file():
         raise TransevalError("questions file not found", file=path)
     rows: list[dict[str, Any]] = []
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise TransevalError(f"not valid JSON ({exc.msg})", file=path, line=lineno) from None
-            if not isinstance(row, dict):
-                raise TransevalError("expected a JSON object", file=path, line=lineno)
-            for key, typ in {**_REQUIRED, turns_field: list}.items():
-                if key not in row:
-                    raise TransevalError("missing required field", file=path, line=lineno, field=key)
-                if not isinstance(row[key], typ):
-                    raise TransevalError("wrong type", file=path, line=lineno, field=key)
-            for key, value in row.items():
-                want = _OPTIONAL.get(key)
-                if want is not None and value is not None and not isinstance(value, want):
-                    raise TransevalError("wrong type", file=path, line=lineno, field=key)
-            for key in (turns_field, "turns", "turns_en", "reference", "reference_gpt4"):
-                value = row.get(key)
-                if value is not None and (not value or not all(isinstance(x, str) for x in value)):
-                    raise TransevalError("must be a non-empty list of strings", file=path, line=lineno, field=key)
-            rows.append(row)
+    for lineno, row in read_jsonl(path):
+        for key, typ in {**_REQUIRED, turns_field: list}.items():
+            if key not in row:
+                raise TransevalError("missing required field", file=path, line=lineno, field=key)
+            if not isinstance(row[key], typ):
+                raise TransevalError("wrong type", file=path, line=lineno, field=key)
+        for key, value in row.items():
+            want = _OPTIONAL.get(key)
+            if want is not None and value is not None and not isinstance(value, want):
+                raise TransevalError("wrong type", file=path, line=lineno, field=key)
+        for key in (turns_field, "turns", "turns_en", "reference", "reference_gpt4"):
+            value = row.get(key)
+            if value is not None and (not value or not all(isinstance(x, str) for x in value)):
+                raise TransevalError("must be a non-empty list of strings", file=path, line=lineno, field=key)
+        rows.append(row)
     if not rows:
         raise TransevalError("no questions in file", file=path)
     return rows

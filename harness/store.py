@@ -80,7 +80,9 @@ def find_runs(root: Path) -> list[Run]:
 
 
 def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, record) for each non-empty line; bad lines raise with file and line."""
+    """(line number, record) for each non-empty line; a missing file or bad line raises with file and line."""
+    if not path.is_file():
+        raise TransevalError("file not found", file=path)
     with path.open(encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():

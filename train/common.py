@@ -135,11 +135,6 @@ def read_records(path: str) -> list[tuple[str, Any]]:
         if not isinstance(data, list):
             raise TransevalError("expected a JSON list of records", file=p)
         return [(f"{p}[{i}]", r) for i, r in enumerate(data)]
-    out = []
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if line.strip():
-            try:
-                out.append((f"{p}:{lineno}", json.loads(line)))
-            except json.JSONDecodeError as exc:
-                raise TransevalError(f"not valid JSON ({exc.msg})", file=p, line=lineno) from None
-    return out
+    from transeval.harness.store import read_jsonl
+
+    return [(f"{p}:{lineno}", rec) for lineno, rec in read_jsonl(p)]

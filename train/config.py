@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,38 @@ class StageConfig:
         return dataclasses.asdict(self)
 
 
+def read_stage_yaml(path: Path, schema: type, required: tuple[str, ...]) -> dict[str, Any]:
+    """A stage YAML as a mapping whose keys are fields of ``schema`` and include ``required``.
+
+    Raises:
+        TransevalError: naming the file and the field.
+    """
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise TransevalError(f"cannot read ({type(exc).__name__})", file=path) from None
+    if not isinstance(raw, dict):
+        raise TransevalError("a stage config must be a mapping", file=path)
+    known = {f.name for f in dataclasses.fields(schema)}
+    for key in raw:
+        if key not in known:
+            raise TransevalError(f"unknown key (known: {', '.join(sorted(known))})", file=path, field=key)
+    for key in required:
+        if key not in raw:
+            raise TransevalError("missing required key", file=path, field=key)
+    return raw
+
+
+def resolver(path: Path) -> Callable[[str], str]:
+    """Resolve paths in a stage YAML relative to the YAML's folder."""
+
+    def resolve(value: str) -> str:
+        p = Path(value).expanduser()
+        return str(p if p.is_absolute() else (path.parent / p).resolve())
+
+    return resolve
+
+
 def load_stage_config(path: Path, will_exist: frozenset[str] = frozenset()) -> StageConfig:
     """Parse and check a stage YAML (relative paths are relative to the YAML's folder).
 
@@ -70,26 +103,11 @@ def load_stage_config(path: Path, will_exist: frozenset[str] = frozenset()) -> S
     Raises:
         TransevalError: naming the file and the field (unknown keys, wrong types, missing data files).
     """
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise TransevalError(f"cannot read ({type(exc).__name__})", file=path) from None
-    if not isinstance(raw, dict):
-        raise TransevalError("a stage config must be a mapping", file=path)
-    known = {f.name for f in dataclasses.fields(StageConfig)}
-    for key in raw:
-        if key not in known:
-            raise TransevalError(f"unknown key (known: {', '.join(sorted(known))})", file=path, field=key)
-    for key in ("stage", "model", "output_dir", "data_files"):
-        if key not in raw:
-            raise TransevalError("missing required key", file=path, field=key)
+    raw = read_stage_yaml(path, StageConfig, ("stage", "model", "output_dir", "data_files"))
     if raw["stage"] not in ("sft", "cpt"):
         raise TransevalError("must be 'sft' or 'cpt'", file=path, field="stage")
     base = path.parent
-
-    def resolve(value: str) -> str:
-        p = Path(value).expanduser()
-        return str(p if p.is_absolute() else (base / p).resolve())
+    resolve = resolver(path)
 
     files = raw["data_files"] if isinstance(raw["data_files"], list) else [raw["data_files"]]
     data_files = tuple(resolve(str(f)) for f in files)

@@ -10,16 +10,15 @@ records. Run: ``transeval train distill DISTILL.yaml``.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from transeval.harness.errors import TransevalError
 from transeval.train.common import read_records
+from transeval.train.config import read_stage_yaml, resolver
 from transeval.train.data import tcot_target
 
 TRANSLATE_PROMPT = "Translate the following text into {language}. Reply with the translation only.\n\n{text}"
@@ -48,22 +47,10 @@ def load_distill_config(path: Path) -> DistillConfig:
     Raises:
         TransevalError: naming the file and field.
     """
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
-    if not isinstance(raw, dict):
-        raise TransevalError("not a readable mapping", file=path)
-    known = {f.name for f in dataclasses.fields(DistillConfig)}
-    for key in raw:
-        if key not in known:
-            raise TransevalError(f"unknown key (known: {', '.join(sorted(known))})", file=path, field=key)
-    for key in ("model", "instructions", "output", "translator_model"):
-        if key not in raw:
-            raise TransevalError("missing required key", file=path, field=key)
+    raw = read_stage_yaml(path, DistillConfig, ("model", "instructions", "output", "translator_model"))
     if raw.get("backend", "auto") not in ("auto", "hf", "vllm"):
         raise TransevalError("must be auto, hf or vllm", file=path, field="backend")
-
-    def resolve(value: str) -> str:
-        p = Path(value).expanduser()
-        return str(p if p.is_absolute() else (path.parent / p).resolve())
+    resolve = resolver(path)
 
     values = {**raw, "instructions": resolve(str(raw["instructions"])), "output": resolve(str(raw["output"]))}
     if (path.parent / str(raw["model"])).exists():

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from transeval.harness.errors import TransevalError
+from transeval.train.config import read_stage_yaml, resolver
 
 
 @dataclass(frozen=True)
@@ -39,20 +39,8 @@ def load_vocab_config(path: Path) -> VocabConfig:
     Raises:
         TransevalError: naming the file and field.
     """
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
-    if not isinstance(raw, dict):
-        raise TransevalError("not a readable mapping", file=path)
-    known = {f.name for f in dataclasses.fields(VocabConfig)}
-    for key in raw:
-        if key not in known:
-            raise TransevalError(f"unknown key (known: {', '.join(sorted(known))})", file=path, field=key)
-    for key in ("model", "output_dir", "text_files"):
-        if key not in raw:
-            raise TransevalError("missing required key", file=path, field=key)
-
-    def resolve(value: str) -> str:
-        p = Path(value).expanduser()
-        return str(p if p.is_absolute() else (path.parent / p).resolve())
+    raw = read_stage_yaml(path, VocabConfig, ("model", "output_dir", "text_files"))
+    resolve = resolver(path)
 
     files = tuple(resolve(str(f)) for f in (raw["text_files"] if isinstance(raw["text_files"], list)
                                             else [raw["text_files"]]))
