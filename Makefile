@@ -16,7 +16,7 @@ $(BIN)/python:
 $(VENV)/.installed: pyproject.toml setup.py transeval_lm_eval.pth | $(BIN)/python
 	$(BIN)/python -m pip install -q -U pip "setuptools>=70" wheel
 	$(BIN)/python -m pip install -q "$(TORCH_SPEC)"
-	$(BIN)/python -m pip install -q -e ".[dev,demo]"
+	$(BIN)/python -m pip install -q -e ".[dev,demo,train]"
 	touch $@
 
 install: $(VENV)/.installed

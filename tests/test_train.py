@@ -250,3 +250,10 @@ def test_accelerate_single_process_smoke(tiny_model, tmp_path):
                          env={**os.environ, "HF_HUB_OFFLINE": "1"}, cwd=tmp_path)
     assert res.returncode == 0, res.stderr[-3000:]
     assert json.loads((tmp_path / "out" / "transeval_summary.json").read_text())["steps"] == 4
+
+
+def test_max_samples_budget(tiny_model, tmp_path):
+    cfg = load_stage_config(_stage(tmp_path, tiny_model, max_samples=3))
+    assert cfg.max_samples == 3
+    with pytest.raises(TransevalError, match="max_samples"):
+        load_stage_config(_stage(tmp_path, tiny_model, max_samples="many"))

@@ -34,6 +34,7 @@ class StageConfig:
         data_files: JSON/JSONL files (sft: ShareGPT or instruction records; cpt: ``text`` records or .txt).
         lora: LoRA settings, or None for full fine-tuning.
         resume_adapter: An adapter folder to continue (TransLLM stage 2 continues stage 1's adapter).
+        max_samples: Use only the first N documents or records (Paper B's 10K / 100K / 1M-sample budgets).
     """
 
     stage: str
@@ -42,6 +43,7 @@ class StageConfig:
     data_files: tuple[str, ...]
     lora: LoraConfig | None = field(default_factory=LoraConfig)
     resume_adapter: str | None = None
+    max_samples: int | None = None
     learning_rate: float = 1e-4
     lr_scheduler: str = "cosine"
     warmup_ratio: float = 0.01
@@ -138,6 +140,8 @@ def load_stage_config(path: Path, will_exist: frozenset[str] = frozenset()) -> S
     except TypeError as exc:
         raise TransevalError(str(exc), file=path) from None
     for fld in dataclasses.fields(StageConfig):
-        if fld.type in ("float", "int") and not isinstance(getattr(cfg, fld.name), int | float):
+        value = getattr(cfg, fld.name)
+        numeric = fld.type in ("float", "int") or (fld.type == "int | None" and value is not None)
+        if numeric and (isinstance(value, bool) or not isinstance(value, int | float)):
             raise TransevalError("must be a number", file=path, field=fld.name)
     return cfg

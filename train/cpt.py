@@ -33,6 +33,7 @@ def main(config_path: str) -> dict[str, Any]:
             if not isinstance(record, dict) or not isinstance(record.get("text"), str):
                 raise TransevalError("needs a string", file=where, field="text")
             texts.append(record["text"])
+    texts = texts[: cfg.max_samples] if cfg.max_samples else texts
     streams = (tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts)
     blocks = pack_blocks(streams, cfg.block_size, tokenizer.eos_token_id)
     if not blocks:

@@ -23,12 +23,13 @@ def main(config_path: str) -> dict[str, Any]:
     model, tokenizer = load_model_and_tokenizer(cfg)
     model = attach_lora(model, cfg)
 
+    records = [r for path in cfg.data_files for r in read_records(path)]
+    if cfg.max_samples:
+        records = records[: cfg.max_samples]
     examples = []
-    for path in cfg.data_files:
-        for where, record in read_records(path):
-            ex = tokenize_masked(tokenizer, messages_from_record(record, where), cfg.max_seq_length)
-            mask = [1] * len(ex.input_ids)
-            examples.append({"input_ids": ex.input_ids, "labels": ex.labels, "attention_mask": mask})
+    for where, record in records:
+        ex = tokenize_masked(tokenizer, messages_from_record(record, where), cfg.max_seq_length)
+        examples.append({"input_ids": ex.input_ids, "labels": ex.labels, "attention_mask": [1] * len(ex.input_ids)})
     dataset = datasets.Dataset.from_list(examples)
 
     return train(model, tokenizer, dataset, cfg)

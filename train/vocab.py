@@ -1,7 +1,8 @@
 """Vocabulary extension (TransLLM stage 0; "LLaMA beyond English"'s LLaMA-EXT).
 
-Learn target-language pieces, add the ones the base tokenizer lacks, resize the embeddings and initialise each
-new row as the mean of the embeddings of the old sub-tokens it replaces.
+Learn target-language pieces with SentencePiece, add the ones the base tokenizer lacks (as tokens of the
+Hugging Face tokenizer, so any base model works), resize the embeddings and initialise each new row as the mean
+of the embeddings of the old sub-tokens it replaces.
 
 Reads top to bottom: config -> base tokenizer and model -> train a BPE on the target text -> new pieces ->
 add tokens -> resize -> mean-initialise input and output embeddings -> save. Run:
@@ -52,15 +53,25 @@ def load_vocab_config(path: Path) -> VocabConfig:
 
 
 def learn_pieces(texts: list[str], vocab_size: int, min_frequency: int) -> list[str]:
-    """Frequent target-language pieces (a BPE trained on the text, split on whitespace), longest first."""
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    """Target-language pieces from a SentencePiece BPE model trained on the text (as Chinese-LLaMA and TransLLM do).
 
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    tok.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
-                                                       show_progress=False))
-    pieces = [p for p in tok.get_vocab() if len(p) > 1]
-    return sorted(pieces, key=lambda p: (-len(p), p))
+    SentencePiece's word-boundary marker is dropped, so the pieces can be added to any Hugging Face tokenizer;
+    ``min_frequency`` is not used by SentencePiece (its vocabulary size bounds the pieces).
+    """
+    import io
+    import tempfile
+
+    import sentencepiece as spm
+
+    model = io.BytesIO()
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8", delete=False) as fh:
+        fh.write("\n".join(texts))
+    spm.SentencePieceTrainer.train(input=fh.name, model_writer=model, vocab_size=vocab_size, model_type="bpe",
+                                   character_coverage=0.9995, hard_vocab_limit=False, minloglevel=2)
+    sp = spm.SentencePieceProcessor(model_proto=model.getvalue())
+    pieces = {sp.id_to_piece(i).replace("\u2581", "") for i in range(sp.get_piece_size())
+              if not sp.is_control(i) and not sp.is_unknown(i)}
+    return sorted((p for p in pieces if len(p) > 1), key=lambda p: (-len(p), p))
 
 
 def extend(model: Any, tokenizer: Any, pieces: list[str], max_new: int) -> list[str]:
