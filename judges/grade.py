@@ -26,6 +26,7 @@ class _Planned:
     rubric: Rubric
     request: JudgeRequest | None
     unscored: str | None
+    values: dict[str, str]
 
 
 def pick_rubric(conv: Conversation, turn: int) -> Rubric:
@@ -43,7 +44,7 @@ def pick_rubric(conv: Conversation, turn: int) -> Rubric:
 def _values(conv: Conversation, turn: int, rubric: Rubric) -> dict[str, str]:
     q = conv.question
     answers = [t.answer or "" for t in conv.turns]
-    values = {"question": q.turns[turn], "answer": answers[turn]}
+    values = {"question": q.turns[turn], "answer": answers[turn] if turn < len(answers) else ""}
     if rubric.multi_turn:
         for k in range(min(2, len(q.turns))):
             values[f"question_{k + 1}"] = q.turns[k]
@@ -61,19 +62,20 @@ def _own_max(rubric: Rubric, values: dict[str, str]) -> float | None:
 
 def _plan(conv: Conversation, turn: int, settings: JudgeSettings) -> _Planned:
     rubric = pick_rubric(conv, turn)
+    values = _values(conv, turn, rubric)
     out = conv.turns[turn] if turn < len(conv.turns) else None
     if out is None or out.answer is None:
-        return _Planned(conv, turn, rubric, None, (out.note if out and out.note else "no answer"))
+        return _Planned(conv, turn, rubric, None, (out.note if out and out.note else "no answer"), values)
     if not out.answer.strip():
-        return _Planned(conv, turn, rubric, None, "empty answer")
+        return _Planned(conv, turn, rubric, None, "empty answer", values)
     if rubric.multi_turn and turn > 1:
-        return _Planned(conv, turn, rubric, None, f"rubric {rubric.name} covers two turns only")
+        return _Planned(conv, turn, rubric, None, f"rubric {rubric.name} covers two turns only", values)
     try:
-        messages = rubric.render(_values(conv, turn, rubric))
+        messages = rubric.render(values)
     except TransevalError as exc:
-        return _Planned(conv, turn, rubric, None, f"cannot render judge prompt: {exc}")
+        return _Planned(conv, turn, rubric, None, f"cannot render judge prompt: {exc}", values)
     key = cache_key(settings.model, messages, settings.decoding, f"{rubric.name}@{rubric.version}#{rubric.digest}")
-    return _Planned(conv, turn, rubric, JudgeRequest(key, messages), None)
+    return _Planned(conv, turn, rubric, JudgeRequest(key, messages), None, values)
 
 
 def judge_conversations(
@@ -100,13 +102,13 @@ def judge_conversations(
         results = iter(client.run(requests, desc=f"judging {task} ({settings.model})"))
     finally:
         cache.close()
+
     def verdict(p: _Planned, score: float | None, reason: str | None, explanation: str = "", **usage: Any) -> Judgment:
-        if "max_score" not in usage and isinstance(p.rubric.scale[1], str):
-            usage["max_score"] = _own_max(p.rubric, _values(p.conv, p.turn, p.rubric))
         return Judgment(
             task=task, sample_id=p.conv.question.question_id, turn=p.turn, score=score, reason=reason,
             judge_model=settings.model, rubric=p.rubric.name, rubric_version=p.rubric.version,
-            explanation=explanation, cache_key=p.request.key if p.request else None, **usage,
+            explanation=explanation, cache_key=p.request.key if p.request else None,
+            max_score=_own_max(p.rubric, p.values), **usage,
         )
 
     judgments: list[Judgment] = []
@@ -118,11 +120,9 @@ def judge_conversations(
         if r.text is None:
             judgments.append(verdict(p, None, r.error))
             continue
-        values = _values(p.conv, p.turn, p.rubric)
-        parsed = p.rubric.parse(r.text, tuple(t.answer or "" for t in p.conv.turns), values)
+        parsed = p.rubric.parse(r.text, tuple(t.answer or "" for t in p.conv.turns), p.values)
         judgments.append(verdict(p, parsed.score, parsed.reason, r.text, prompt_tokens=r.prompt_tokens,
-                                 completion_tokens=r.completion_tokens, cached=r.cached,
-                                 max_score=_own_max(p.rubric, values)))
+                                 completion_tokens=r.completion_tokens, cached=r.cached))
     categories = {c.question.question_id: c.question.category for c in convs}
     scores = summarize(task, settings.model, judgments, categories, calls=client.calls)
     print(
