@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from scipy import sparse
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
@@ -413,9 +414,9 @@ def preferences_from_verdicts(verdicts: Iterable[PairVerdict], baseline: str) ->
 _CS = tuple(np.logspace(-2, 4, 7))  # grid for the cross-validated penalty (alpaca_eval uses 10 values in 1e-4..1e4)
 
 
-def _soft_fit(x: np.ndarray, p: np.ndarray, c: float) -> LogisticRegression:
+def _soft_fit(x: np.ndarray | sparse.csr_matrix, p: np.ndarray, c: float) -> LogisticRegression:
     """L2 logistic regression on soft labels: each row twice, as y=1 with weight p and as y=0 with weight 1 - p."""
-    xx = np.vstack([x, x])
+    xx = sparse.vstack([x, x], format="csr") if sparse.issparse(x) else np.vstack([x, x])
     yy = np.concatenate([np.ones(len(p)), np.zeros(len(p))])
     ww = np.concatenate([p, 1.0 - p])
     lr = LogisticRegression(fit_intercept=False, C=c, tol=1e-8, max_iter=1_000, solver="newton-cholesky")
@@ -425,7 +426,7 @@ def _soft_fit(x: np.ndarray, p: np.ndarray, c: float) -> LogisticRegression:
     return lr
 
 
-def _choose_c(x: np.ndarray, p: np.ndarray, groups: np.ndarray) -> float:
+def _choose_c(x: np.ndarray | sparse.csr_matrix, p: np.ndarray, groups: np.ndarray) -> float:
     """The penalty from ``_CS`` with the lowest held-out soft log loss, folds split by question."""
     n_splits = min(5, len(set(groups.tolist())))
     if n_splits < 2:
@@ -459,7 +460,8 @@ def _instruction_difficulty(prefs: Sequence[Preference], scales: Mapping[str, fl
             x[r, 2 * len(models) + k - 1] = 1.0
     y = np.array([p.preference for p in prefs])
     groups = np.array([p.question_id for p in prefs])
-    coef = _soft_fit(x, y, _choose_c(x, y, groups)).coef_[0]
+    xs = sparse.csr_matrix(x)  # mostly one-hot columns
+    coef = _soft_fit(xs, y, _choose_c(xs, y, groups)).coef_[0]
     return {it: (float(coef[2 * len(models) + k - 1]) if k else 0.0) for it, k in ii.items()}
 
 
