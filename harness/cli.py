@@ -9,31 +9,27 @@ import argparse
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from transeval.harness.errors import JudgeConfigError, TransevalError, one_line
 
 
-def _is_judged_doc(doc: dict) -> bool:
-    return isinstance(doc, dict) and "judge" in doc and "turns" in doc and "question_id" in doc
+@dataclass(frozen=True)
+class _Work:
+    run: Any
+    task: str
+    convs: list[Any]
 
 
-def judge_runs(root: Path, tasks: set[str] | None = None, judge_model: str | None = None) -> int:
-    """Judge every judged task of every run under ``root`` (answers saved with ``--predict_only`` or earlier).
+def _collect(root: Path, tasks: set[str] | None) -> list[_Work]:
+    """Every judged task of every run under ``root``, with its answers read back (validated before judging)."""
+    from transeval.harness.judged import is_judged_doc
+    from transeval.harness.pipeline import conversations_from_samples
+    from transeval.harness.store import find_runs, read_jsonl
 
-    Judgments already in the cache cost nothing, so this is also how to re-judge after a failure.
-
-    Returns:
-        Number of (run, task) pairs judged.
-    """
-    from transeval.harness.mtbench import conversation_from_sample
-    from transeval.harness.store import find_runs, merge_into_results, read_jsonl, write_task_outputs
-    from transeval.judges.client import is_unreachable
-    from transeval.judges.config import resolve_settings
-    from transeval.judges.grade import judge_conversations
-
-    done = 0
-    unreachable: list[str] = []
+    work = []
     for run in find_runs(root):
         for task in run.tasks:
             if tasks and task not in tasks:
@@ -41,34 +37,74 @@ def judge_runs(root: Path, tasks: set[str] | None = None, judge_model: str | Non
             samples = run.samples_path(task)
             if not samples.exists():
                 continue
-            convs = []
+            records = []
             for lineno, rec in read_jsonl(samples):
-                doc = rec.get("doc")
-                if not isinstance(doc, dict) or not _is_judged_doc(doc):
+                if not records and not is_judged_doc(rec.get("doc")):
                     break
-                resps = rec.get("filtered_resps") or []
-                if not resps or not isinstance(resps[0], str):
-                    raise TransevalError("no model response in sample", file=samples, line=lineno,
-                                         field="filtered_resps")
-                convs.append(conversation_from_sample(doc, resps[0]))
-            if not convs:
-                continue
-            settings = resolve_settings(judge_model or convs[0].question.judge.model)
-            judgments, scores = judge_conversations(convs, settings)
-            write_task_outputs(run.folder, task, run.date_id, judgments, scores)
-            merge_into_results(run.results_path, task, scores)
-            done += 1
-            mean = "n/a" if scores.overall.mean is None else f"{scores.overall.mean:.2f}"
-            print(f"{run.folder.name}/{task}: score {mean} ({scores.n_scored}/{scores.n_total} scored) "
-                  f"-> {run.judgments_path(task).name}")
-            if any(is_unreachable(j.reason) for j in judgments):
-                unreachable.append(f"{run.folder.name}/{task}")
-    if unreachable:
+                records.append({**rec, "_line": lineno})
+            if records:
+                work.append(_Work(run, task, conversations_from_samples(records, samples)))
+    return work
+
+
+def judge_runs(root: Path, tasks: set[str] | None = None, judge_model: str | None = None,
+               rubrics: tuple[str, ...] = (), max_failed_fraction: float = 0.05) -> int:
+    """Judge every judged task of every run under ``root`` (answers saved with ``--predict_only`` or earlier).
+
+    Everything is checked before the first judge call: the samples files, every rubric (and that the task can
+    fill its template), the endpoint. Judgments already in the cache cost nothing, and a new judgment never
+    replaces a better one, so this is also how to retry after a failure.
+
+    Args:
+        root: An lm-eval ``--output_path`` folder.
+        tasks: Only these tasks.
+        judge_model: Override the judge model.
+        rubrics: Score with these rubrics only (each as its own metric); default: the tasks' own rubrics.
+        max_failed_fraction: Fail (non-zero exit) when more judgments than this could not be asked of the judge.
+
+    Returns:
+        Number of (run, task) pairs judged.
+
+    Raises:
+        TransevalError: one line, for bad input or when the error budget is exceeded.
+    """
+    from transeval.harness.pipeline import judge_task
+    from transeval.harness.store import merge_into_results
+    from transeval.judges.client import check_endpoint
+    from transeval.judges.config import resolve_settings
+    from transeval.judges.grade import MetricJob, check_rubrics, jobs_for
+    from transeval.judges.rubric import load_rubric
+
+    work = _collect(root, tasks)
+    plans = []
+    for w in work:
+        spec = w.convs[0].question.judge
+        if rubrics:
+            jobs = []
+            for name in rubrics:
+                r = load_rubric(name)
+                jobs.append(MetricJob(r.metric, name, spec.baseline if r.kind == "pairwise" else None))
+        else:
+            jobs = jobs_for(spec)
+        check_rubrics(w.convs, jobs)
+        plans.append((w, jobs, resolve_settings(judge_model or spec.model)))
+    for base_url in {p[2].base_url for p in plans}:
+        check_endpoint(next(p[2] for p in plans if p[2].base_url == base_url))
+    failed = total = 0
+    for w, jobs, settings in plans:
+        outcome = judge_task(w.convs, jobs, settings, w.run.folder, w.run.date_id)
+        merge_into_results(w.run.results_path, w.task, outcome.scores)
+        failed, total = failed + outcome.failed, total + outcome.total
+        for metric, s in outcome.scores.items():
+            mean = "n/a" if s.overall.mean is None else f"{s.overall.mean:.3g}"
+            print(f"{w.run.folder.name}/{w.task}: {metric} {mean} ({s.n_scored}/{s.n_total} scored) "
+                  f"-> {w.run.judgments_path(w.task).name}")
+    if total and failed / total > max_failed_fraction:
         raise JudgeConfigError(
-            f"judge endpoint unreachable for {', '.join(unreachable)}: judged turns are kept (cached); "
-            "rerun `transeval judge` when it is back"
-        )
-    return done
+            f"the judge could not be asked for {failed} of {total} judgments (more than "
+            f"{max_failed_fraction:.0%}: endpoint down or key rejected); earlier judgments are kept, rerun "
+            "`transeval judge` when the endpoint works")
+    return len(plans)
 
 
 def evaluate_checkpoint(checkpoint: Path, suite: str, output: Path, limit: int | None, device: str,
@@ -114,6 +150,13 @@ def main(argv: list[str] | None = None) -> int:
     p_judge.add_argument("runs", type=Path, help="an lm_eval --output_path folder")
     p_judge.add_argument("--task", action="append", help="only this task (repeatable)")
     p_judge.add_argument("--judge-model", help="judge model (default: $TRANSEVAL_JUDGE_MODEL or gpt-4)")
+    p_judge.add_argument("--rubric", action="append", default=[],
+                         help="score the saved answers with this rubric, as its own metric (repeatable)")
+    p_judge.add_argument("--rubrics-dir", type=Path, help="a folder of your own rubric YAMLs "
+                         "(also $TRANSEVAL_RUBRICS_DIR)")
+    p_judge.add_argument("--max-unscored-fraction", type=float, default=0.05,
+                         help="exit non-zero when more than this share of judgments could not be asked of the "
+                              "judge (endpoint down, key rejected); default 0.05")
     p_board = sub.add_parser("board", help="open the leaderboard in the browser")
     p_board.add_argument("runs", type=Path)
     p_board.add_argument("--port", type=int)
@@ -140,7 +183,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "judge":
-            n = judge_runs(args.runs, set(args.task) if args.task else None, args.judge_model)
+            if args.rubrics_dir:
+                os.environ["TRANSEVAL_RUBRICS_DIR"] = os.pathsep.join(
+                    filter(None, [str(args.rubrics_dir), os.environ.get("TRANSEVAL_RUBRICS_DIR")]))
+            n = judge_runs(args.runs, set(args.task) if args.task else None, args.judge_model,
+                           tuple(args.rubric), args.max_unscored_fraction)
             if n == 0:
                 print(f"transeval: nothing to judge under {args.runs} (no samples of judged tasks; "
                       "did the run use --log_samples or --predict_only?)", file=sys.stderr)
@@ -174,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
             return evaluate_checkpoint(args.checkpoint, args.suite, args.output, args.limit, args.device,
                                        args.batch_size)
         if args.command == "tasks-dir":
-            from transeval.harness.mtbench import tasks_dir
+            from transeval.harness.paths import tasks_dir
 
             print(tasks_dir())
             return 0

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from transeval.harness.errors import TransevalError
-from transeval.harness.mtbench import tasks_dir
+from transeval.harness.paths import tasks_dir
 
 log = logging.getLogger(__name__)
 QUESTION_TYPES = ("single_choice", "multi_question_choice", "multi_choice", "five_out_of_seven")
@@ -165,8 +165,8 @@ def _text(value: Any) -> str:
     return str(value or "").strip()
 
 
-def load_subjective_docs(task: str, meta: dict[str, Any]) -> list[dict[str, Any]]:
-    """Multi-turn-task documents (one turn) for GAOKAO-Bench's subjective questions.
+def load_subjective_rows(task: str, meta: dict[str, Any]) -> list[dict[str, Any]]:
+    """Judged-task question rows (one turn) for GAOKAO-Bench's subjective questions.
 
     The model sees the official answer prompt (``Sub_Prompt.json``); the judge gets the official grading prompt
     (``Sub_Grade_Prompt_wo_marking_criterion.json``) with the question, analysis, standard answer and point value.
@@ -174,12 +174,9 @@ def load_subjective_docs(task: str, meta: dict[str, Any]) -> list[dict[str, Any]
     Raises:
         TransevalError: naming the file and field of the first malformed item.
     """
-    from transeval.harness.mtbench import judge_spec_from_metadata
-
     root = Path(str(meta["data_dir"])) if meta.get("data_dir") else tasks_dir() / "gaokao_bench" / "data" / "subjective"
     answer_prompts = _prompts(root / "Sub_Prompt.json")
     grade_prompts = _prompts(root / "Sub_Grade_Prompt_wo_marking_criterion.json")
-    spec = json.dumps(judge_spec_from_metadata(task, meta).to_dict())
     keywords = meta.get("keywords") or sorted(grade_prompts)
     docs = []
     for keyword in keywords:
@@ -201,12 +198,10 @@ def load_subjective_docs(task: str, meta: dict[str, Any]) -> list[dict[str, Any]
                 raise TransevalError("not a number", file=path, field=f"example[{i}].score") from None
             question = _text(item.get("passage")) + ("\n" if item.get("passage") else "") + _text(item["question"])
             docs.append({
-                "task": task, "question_id": f"{keyword}#{item.get('index', i)}", "category": keyword,
+                "question_id": f"{keyword}#{item.get('index', i)}", "category": keyword,
                 "turns": [answer_prompts[keyword]["prefix_prompt"] + question + "\n"], "turns_en": [question],
-                "reference": [_text(item["answer"])], "language": "Chinese", "output_format": "plain",
-                "target_tag": "", "judge": spec,
-                "extra": json.dumps({"grade_prompt": grade_prompts[keyword]["prefix_prompt"], "question_text": question,
-                                     "analysis": _text(item.get("analysis")), "max_score": f"{max_score:g}"},
-                                    ensure_ascii=False),
+                "reference": [_text(item["answer"])],
+                "extra": {"grade_prompt": grade_prompts[keyword]["prefix_prompt"], "question_text": question,
+                          "analysis": _text(item.get("analysis")), "max_score": f"{max_score:g}"},
             })
     return docs

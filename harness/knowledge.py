@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from transeval.harness.errors import TransevalError
-from transeval.harness.mtbench import tasks_dir
+from transeval.harness.paths import tasks_dir
 from transeval.harness.store import read_jsonl
 
 CEVAL_COLUMNS = ("id", "question", "A", "B", "C", "D", "answer")
@@ -118,7 +118,7 @@ def read_text_docs(path: Path) -> list[str]:
 def load_text_docs(language: str = "en", default_path: str | None = None, **kwargs: Any) -> Any:
     """lm-eval ``custom_dataset`` for the perplexity tasks (``--metadata ppl_<language>_path=...`` overrides)."""
     import datasets
-    from transeval.harness.mtbench import resolve_data_file
+    from transeval.harness.paths import resolve_data_file
 
     value = kwargs.get(f"ppl_{language}_path") or default_path
     if not value:

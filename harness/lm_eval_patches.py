@@ -1,9 +1,14 @@
 """The patches the start-up hook applies to lm-eval 0.4.13 modules as they are imported.
 
 * ``TaskManager.__init__``: our ``tasks/`` folder goes first on the include path, so user paths still win.
-* ``evaluator.evaluate``: for runs with our multi-turn tasks, (1) check the judge configuration before any
-  generation, (2) install the turn-by-turn runner on the LM object for the duration of the call.
-* ``EvaluationTracker.save_results_aggregated``: write judgments and scores beside lm-eval's results.
+* ``evaluator.evaluate``: for runs with our judged tasks, (1) check rubrics and the judge endpoint before any
+  generation, (2) install the turn-by-turn runner on the LM object for the duration of the call, (3) keep the
+  judged tasks' samples and mark the results as waiting for the judge.
+* ``evaluator.simple_evaluate``: once lm-eval has the answers, save them to the run folder (samples and a
+  provisional results file), then judge them (:mod:`transeval.harness.pipeline`) and put the numbers into the
+  results; a crash or judge outage while judging leaves a predict-only run that ``transeval judge`` completes.
+* ``EvaluationTracker``: the final save keeps the provisional run's file names (one run, not two) and does not
+  append the already-saved samples again.
 * ``sys.excepthook``: our errors print as one line, without a traceback.
 
 Each patch is idempotent and keeps the original callable reachable as ``__wrapped__``.
@@ -13,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import sys
 from pathlib import Path
 from types import ModuleType, TracebackType
@@ -32,7 +38,7 @@ def patch_task_manager(module: ModuleType) -> None:
     def __init__(self: Any, *args: Any, include_path: Any = None, **kwargs: Any) -> None:
         if len(args) >= 2:  # (verbosity, include_path, ...) passed positionally
             include_path, args = args[1], (args[0], *args[2:])
-        from transeval.harness.mtbench import tasks_dir
+        from transeval.harness.paths import tasks_dir
 
         paths = [] if include_path is None else (
             list(include_path) if isinstance(include_path, list | tuple) else [include_path]
@@ -46,23 +52,39 @@ def patch_task_manager(module: ModuleType) -> None:
     cls.__init__ = __init__
 
 
-def _preflight(tasks: list[Any]) -> None:
-    """Fail before generation if a judged task has no usable judge."""
-    from transeval.harness.mtbench import judge_spec_from_metadata
+def preflight(tasks: list[Any], judging: bool) -> None:
+    """Before any generation: every rubric a judged task will use loads and can be filled; the judge answers.
+
+    Raises:
+        TransevalError: one line naming the rubric or task file and the field, or the endpoint.
+    """
+    from transeval.harness.judged import question_from_doc
+    from transeval.harness.records import Conversation
     from transeval.judges.client import check_endpoint
     from transeval.judges.config import resolve_settings
+    from transeval.judges.grade import check_rubrics, jobs_for
 
     checked: set[str | None] = set()
     for task in tasks:
-        spec = judge_spec_from_metadata(task.config.task, task.config.metadata or {})
-        settings = resolve_settings(spec.model)
-        if settings.base_url not in checked:
-            check_endpoint(settings)
-            checked.add(settings.base_url)
+        spec = task.judge_spec
+        convs = [Conversation(question_from_doc(doc), ()) for doc in task.eval_docs]
+        check_rubrics(convs, jobs_for(spec))
+        if judging:
+            settings = resolve_settings(spec.model)
+            if settings.base_url not in checked:
+                check_endpoint(settings)
+                checked.add(settings.base_url)
+
+
+def _judged_tasks(task_dict: Any) -> list[Any]:
+    from transeval.harness.judged import JudgedTask
+
+    tasks = task_dict.get("tasks", {}) if isinstance(task_dict, dict) else {}
+    return [t for t in tasks.values() if isinstance(t, JudgedTask)]
 
 
 def patch_evaluator(module: ModuleType) -> None:
-    """Wrap ``evaluate`` to run conversation tasks turn by turn and check the judge first."""
+    """Wrap ``evaluate`` (turn-by-turn generation, checks first) and ``simple_evaluate`` (judge after saving)."""
     orig = module.evaluate
     if getattr(orig, "__transeval__", False):
         return
@@ -70,30 +92,52 @@ def patch_evaluator(module: ModuleType) -> None:
 
     @functools.wraps(orig)
     def evaluate(*args: Any, **kwargs: Any) -> Any:
-        from transeval.harness.mtbench import MultiTurnTask
         from transeval.harness.multiturn import dispatching_generate_until
 
         lm = kwargs["lm"] if "lm" in kwargs else args[0]
         task_dict = kwargs["task_dict"] if "task_dict" in kwargs else args[1]
-        tasks = task_dict.get("tasks", {}) if isinstance(task_dict, dict) else {}
-        ours = [t for t in tasks.values() if isinstance(t, MultiTurnTask)]
+        ours = _judged_tasks(task_dict)
         if not ours:
             return orig(*args, **kwargs)
         judged = [t for t in ours if "bypass" not in getattr(t, "_metric_fn_list", {})]
+        preflight(ours, judging=bool(judged))
+        user_log_samples = bool(kwargs.get("log_samples", True))
         if judged:
-            _preflight(judged)
+            kwargs["log_samples"] = True  # the judge reads the answers from the samples
         original = lm.generate_until
         lm.generate_until = dispatching_generate_until(lm, original)
         try:
-            return orig(*args, **kwargs)
+            results = orig(*args, **kwargs)
         finally:
             try:
                 del lm.generate_until
             except AttributeError:
                 lm.generate_until = original
+        if isinstance(results, dict) and judged:
+            results["transeval"] = {"judged": [t.config.task for t in judged], "log_samples": user_log_samples}
+        return results
 
     evaluate.__transeval__ = True  # type: ignore[attr-defined]
     setattr(module, "evaluate", evaluate)  # noqa: B010
+
+    orig_simple = module.simple_evaluate
+
+    @functools.wraps(orig_simple)
+    def simple_evaluate(*args: Any, **kwargs: Any) -> Any:
+        from transeval.harness.judged import check_user_metadata
+
+        check_user_metadata(kwargs.get("metadata"))
+        results = orig_simple(*args, **kwargs)
+        if not isinstance(results, dict) or "transeval" not in results:
+            return results
+        info = results.pop("transeval")
+        judge_results(results, info["judged"], kwargs.get("evaluation_tracker"))
+        if not info["log_samples"]:
+            results.pop("samples", None)
+        return results
+
+    simple_evaluate.__transeval__ = True  # type: ignore[attr-defined]
+    setattr(module, "simple_evaluate", simple_evaluate)  # noqa: B010
 
 
 def _run_folder(tracker: Any) -> Path | None:
@@ -106,8 +150,63 @@ def _run_folder(tracker: Any) -> Path | None:
     return path / str(tracker.general_config_tracker.model_name_sanitized)
 
 
+def _results_file(tracker: Any, date_id: str) -> Path:
+    path = Path(tracker.output_path)
+    if path.suffix == ".json":
+        return path.with_name(f"{path.stem}_{date_id}.json")
+    return path / str(tracker.general_config_tracker.model_name_sanitized) / f"results_{date_id}.json"
+
+
+def save_answers(results: dict[str, Any], tasks: list[str], tracker: Any) -> tuple[Path, str] | None:
+    """Write the judged tasks' samples and a provisional results file, before any judge call.
+
+    Returns:
+        (run folder, date id) of the saved run, or None when the run has no output path.
+    """
+    if tracker is None or not getattr(tracker, "output_path", None):
+        return None
+    save = type(tracker).save_results_aggregated
+    save = getattr(save, "__wrapped__", save)
+    provisional = {k: v for k, v in results.items() if k != "samples"}
+    samples = results.get("samples") or {}
+    save(tracker, results=provisional, samples={t: samples[t] for t in tasks if t in samples})
+    tracker._transeval_date_id = tracker.date_id
+    tracker._transeval_saved = set()
+    for t in tasks:
+        if t in samples:
+            tracker.save_results_samples(task_name=t, samples=samples[t])
+            tracker._transeval_saved.add(t)
+    folder = _run_folder(tracker)
+    print(f"transeval: answers saved to {folder} before judging", file=sys.stderr)
+    return (folder, tracker.date_id) if folder is not None else None
+
+
+def judge_results(results: dict[str, Any], tasks: list[str], tracker: Any) -> None:
+    """Save the answers, judge every judged task, and put each task's numbers into ``results``."""
+    from transeval.harness.pipeline import conversations_from_samples, judge_task
+    from transeval.harness.store import headline_entry
+    from transeval.judges.config import resolve_settings
+    from transeval.judges.grade import jobs_for
+
+    saved = save_answers(results, tasks, tracker)
+    folder, date_id = saved if saved else (None, None)
+    for task in tasks:
+        samples = (results.get("samples") or {}).get(task) or []
+        if not samples:
+            continue
+        convs = conversations_from_samples(samples)
+        spec = convs[0].question.judge
+        outcome = judge_task(convs, jobs_for(spec), resolve_settings(spec.model), folder, date_id)
+        entry = results.setdefault("results", {}).setdefault(task, {"alias": task})
+        entry.update(headline_entry(outcome.scores))
+        entry.pop("score_stderr,none", None)
+        hib = results.setdefault("higher_is_better", {}).setdefault(task, {})
+        for name in headline_entry(outcome.scores):
+            hib.setdefault(name.split(",")[0], True)
+
+
 def patch_evaluation_tracker(module: ModuleType) -> None:
-    """Write judgments and scores next to lm-eval's results file."""
+    """Keep one run when answers were saved before judging (same date id; samples not appended twice)."""
     cls = module.EvaluationTracker
     orig = cls.save_results_aggregated
     if getattr(orig, "__transeval__", False):
@@ -116,20 +215,23 @@ def patch_evaluation_tracker(module: ModuleType) -> None:
     @functools.wraps(orig)
     def save_results_aggregated(self: Any, *args: Any, **kwargs: Any) -> Any:
         out = orig(self, *args, **kwargs)
-        from transeval.harness.mtbench import JUDGED
-        from transeval.harness.store import write_task_outputs
-
-        folder = _run_folder(self)
-        date_id = getattr(self, "date_id", None)
-        if folder is not None and date_id and JUDGED:
-            for task, (_convs, judgments, scores) in list(JUDGED.items()):
-                write_task_outputs(folder, task, date_id, judgments, scores)
-                print(f"transeval: wrote judgments and scores of {task} to {folder}", file=sys.stderr)
-                del JUDGED[task]
+        first = getattr(self, "_transeval_date_id", None)
+        if first and self.output_path and self.date_id != first:
+            os.replace(_results_file(self, self.date_id), _results_file(self, first))
+            self.date_id = first
         return out
+
+    orig_samples = cls.save_results_samples
+
+    @functools.wraps(orig_samples)
+    def save_results_samples(self: Any, task_name: str, samples: Any) -> Any:
+        if task_name in getattr(self, "_transeval_saved", set()):
+            return None  # written before judging
+        return orig_samples(self, task_name=task_name, samples=samples)
 
     save_results_aggregated.__transeval__ = True  # type: ignore[attr-defined]
     cls.save_results_aggregated = save_results_aggregated
+    cls.save_results_samples = save_results_samples
 
 
 def install_excepthook() -> None:

@@ -1,12 +1,17 @@
-"""Means with cluster-bootstrap confidence intervals (a question's turns are resampled together)."""
+"""Aggregates of judgments.
+
+Means with cluster-bootstrap CIs (a question's turns are resampled together), aspect means averaged as
+LLM-Eval's AVG column, and pairwise win rates with a Wilson interval.
+"""
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
-from transeval.harness.records import Estimate, Judgment, TaskScores
+from transeval.harness.records import Estimate, Judgment, PairCounts, TaskScores
 
 BOOTSTRAP_ITERS = 2000
 SEED = 1234
@@ -39,6 +44,20 @@ def estimate(groups: Sequence[Sequence[float]], iters: int = BOOTSTRAP_ITERS, se
     return Estimate(mean, float(lo), float(hi), n)
 
 
+def wilson(successes: float, n: int, z: float = 1.959964) -> Estimate:
+    """Wilson score interval for a proportion (Wilson 1927): never collapses to a point at 0/n or n/n.
+
+    ``successes`` may be fractional (a pairwise tie counts half a win).
+    """
+    if n == 0:
+        return Estimate(None, None, None, 0)
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return Estimate(p, max(0.0, centre - half), min(1.0, centre + half), n)
+
+
 def _as_fraction(j: Judgment) -> float | None:
     """A judgment's score, as a fraction of its own maximum when the scale is per question."""
     if j.score is None:
@@ -55,32 +74,87 @@ def _grouped(judgments: Iterable[Judgment]) -> list[list[float]]:
     return list(by_sample.values())
 
 
+def aspect_average(judgments: Sequence[Judgment], names: Sequence[str], iters: int = BOOTSTRAP_ITERS,
+                   seed: int = SEED) -> tuple[Estimate, dict[str, Estimate]]:
+    """Per-aspect means and their average (LLM-Eval Table 1's AVG: the mean of the aspect columns).
+
+    CIs are cluster-bootstrap; an aspect left unscored in a judgment is skipped for that aspect only.
+    """
+    per_aspect = {
+        a: estimate(list(_by_sample(judgments, a).values()), iters, seed) for a in names
+    }
+    means = [e.mean for e in per_aspect.values() if e.mean is not None]
+    if not means:
+        return Estimate(None, None, None, 0), per_aspect
+    avg = float(np.mean(means))
+    samples = sorted({j.sample_id for j in judgments if j.aspects})
+    n = sum(1 for j in judgments if j.aspects and any(v is not None for v in j.aspects.values()))
+    if len(samples) < 2:
+        return Estimate(avg, None, None, n), per_aspect
+    table = {a: _by_sample(judgments, a) for a in names}
+    sums = np.array([[sum(table[a].get(s, [])) for a in names] for s in samples])
+    counts = np.array([[len(table[a].get(s, [])) for a in names] for s in samples], dtype=float)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(samples), size=(iters, len(samples)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        boot = np.nanmean(sums[idx].sum(axis=1) / counts[idx].sum(axis=1), axis=1)
+    lo, hi = np.nanpercentile(boot, [2.5, 97.5])
+    return Estimate(avg, float(lo), float(hi), n), per_aspect
+
+
+def _by_sample(judgments: Iterable[Judgment], aspect: str) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = defaultdict(list)
+    for j in judgments:
+        v = (j.aspects or {}).get(aspect)
+        if v is not None:
+            out[j.sample_id].append(v)
+    return out
+
+
 def summarize(
-    task: str, judge_model: str, judgments: Sequence[Judgment], categories: Mapping[str, str], calls: int = 0
+    task: str, judge_model: str, judgments: Sequence[Judgment], categories: Mapping[str, str], calls: int = 0,
+    *, metric: str = "score", mode: str = "single", aspect_names: Sequence[str] = (),
 ) -> TaskScores:
-    """Aggregate one task's judgments: overall, per turn, per category, unscored reasons, token usage.
+    """Aggregate one task's judgments of one metric: overall, per turn, per category, unscored reasons, usage.
 
     With per-question scales (``max_score``), means are of score / max_score, and ``points``/``max_points``
     hold the benchmark's own totals (an unscored turn counts 0 of its points, as the benchmark counts it).
+    Aspects: ``overall`` is the average of the aspect means. Pairwise: ``overall`` is the win rate with ties as
+    half a win (FastChat's "adjusted" rate) with a Wilson interval over judged turns.
     """
-    per_turn = {
-        f"turn{t + 1}": estimate(_grouped(j for j in judgments if j.turn == t))
-        for t in sorted({j.turn for j in judgments})
-    }
+    judgments = [j for j in judgments if j.metric == metric]
+
+    def agg(js: Sequence[Judgment]) -> Estimate:
+        if mode == "aspects":
+            return aspect_average(js, aspect_names)[0]
+        if mode == "pairwise":
+            scored = [j.score for j in js if j.score is not None]
+            return wilson(float(sum(scored)), len(scored))
+        return estimate(_grouped(js))
+
+    turns = sorted({j.turn for j in judgments})
+    per_turn = {f"turn{t + 1}": agg([j for j in judgments if j.turn == t]) for t in turns}
     per_category = {
-        cat: estimate(_grouped(j for j in judgments if categories.get(j.sample_id) == cat))
+        cat: agg([j for j in judgments if categories.get(j.sample_id) == cat])
         for cat in sorted(set(categories.values()))
     }
     reasons = Counter(j.reason or "" for j in judgments if j.score is None)
     per_question = [j for j in judgments if j.max_score]
     points = sum(j.score or 0.0 for j in per_question) if per_question else None
     max_points = sum(j.max_score or 0.0 for j in per_question) if per_question else None
+    pair = None
+    if mode == "pairwise":
+        winners = Counter(j.pair.winner for j in judgments if j.pair is not None and j.pair.winner)
+        decided = sum(winners.values())
+        baseline = next((j.pair.baseline for j in judgments if j.pair is not None), "")
+        pair = PairCounts(baseline, winners["model"], winners["tie"], winners["baseline"],
+                          winners["model"] / decided if decided else None)
     return TaskScores(
         task=task,
         judge_model=judge_model,
         n_total=len(judgments),
         n_scored=sum(j.score is not None for j in judgments),
-        overall=estimate(_grouped(judgments)),
+        overall=agg(judgments),
         per_turn=per_turn,
         per_category=per_category,
         unscored_reasons=dict(reasons),
@@ -89,4 +163,11 @@ def summarize(
         judge_calls=calls,
         points=points,
         max_points=max_points,
+        metric=metric,
+        mode=mode,
+        rubrics=tuple(sorted({j.rubric for j in judgments})),
+        served_models=tuple(sorted({j.served_model for j in judgments if j.served_model})),
+        aspects=aspect_average(judgments, aspect_names)[1] if mode == "aspects" else {},
+        pairwise=pair,
+        n_judge_errors=sum(j.error_kind in ("transport", "auth") for j in judgments),
     )

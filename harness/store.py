@@ -8,13 +8,14 @@ run shares it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import os
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from transeval.harness.errors import TransevalError
-from transeval.harness.records import Estimate, Judgment, TaskScores
+from transeval.harness.records import SCORES_VERSION, Judgment, TaskScores, better
 
 
 @dataclass(frozen=True)
@@ -80,70 +81,157 @@ def find_runs(root: Path) -> list[Run]:
 
 
 def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, record) for each non-empty line; a missing file or bad line raises with file and line."""
+    """(line number, record) for each non-empty line.
+
+    Raises:
+        TransevalError: naming file and line for a missing file, invalid UTF-8, invalid JSON or a non-object.
+    """
     if not path.is_file():
         raise TransevalError("file not found", file=path)
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise TransevalError(f"not valid UTF-8 (byte {exc.start})", file=path, line=lineno) from None
             if not line.strip():
                 continue
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise TransevalError(f"not valid JSON ({exc.msg})", file=path, line=lineno) from None
+            except RecursionError:
+                raise TransevalError("JSON nested too deeply", file=path, line=lineno) from None
             if not isinstance(record, dict):
                 raise TransevalError("expected a JSON object", file=path, line=lineno)
             yield lineno, record
 
 
-def write_task_outputs(folder: Path, task: str, date_id: str, judgments: list[Judgment], scores: TaskScores) -> None:
-    """Write the judgments JSONL and the aggregate JSON of one task (atomically replaced)."""
+class JudgmentLog:
+    """The judgments file of one task of one run, written as judgments arrive (append-only JSONL).
+
+    Every line is flushed at once, so a crash or kill -9 loses at most the line being written; earlier lines
+    of the same file (an earlier judging of the run) stay, and :func:`finalize_judgments` keeps the best
+    judgment per (sample, turn, metric).
+    """
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        if path.exists() and path.stat().st_size and not path.read_bytes().endswith(b"\n"):
+            with path.open("ab") as fh:  # a torn last line from a killed run: start a fresh line
+                fh.write(b"\n")
+        self._fh = path.open("a", encoding="utf-8")
+        self.written = 0
+
+    def append(self, judgment: Judgment) -> None:
+        """Write one judgment and flush it to the OS."""
+        self._fh.write(json.dumps(judgment.to_dict(), ensure_ascii=False) + "\n")
+        self._fh.flush()
+        self.written += 1
+
+    def close(self) -> None:
+        """Flush to disk and close."""
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self._fh.close()
+
+    def __enter__(self) -> JudgmentLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def merge_judgments(judgments: Iterable[Judgment]) -> list[Judgment]:
+    """The best judgment per (sample, turn, metric), in order of first appearance.
+
+    A later one replaces an earlier one only when it is at least as good (a score beats an unscored reason,
+    which beats a failed call).
+    """
+    best: dict[tuple[str, int, str], Judgment] = {}
+    for j in judgments:
+        best[j.key] = better(best[j.key], j) if j.key in best else j
+    return list(best.values())
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def finalize_judgments(path: Path) -> list[Judgment]:
+    """Rewrite a judgments file with the best judgment per key (atomically) and return them."""
+    merged = merge_judgments(read_judgments(path)) if path.exists() else []
+    _atomic_write(path, "".join(json.dumps(j.to_dict(), ensure_ascii=False) + "\n" for j in merged))
+    return merged
+
+
+def write_scores(folder: Path, task: str, date_id: str, scores: Mapping[str, TaskScores]) -> Path:
+    """Write ``scores_<task>_<date>.json`` (version 2: one aggregate per metric), atomically."""
     folder.mkdir(parents=True, exist_ok=True)
-    jpath = judgments_path(folder, task, date_id)
-    tmp = jpath.with_suffix(".jsonl.tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        for j in judgments:
-            fh.write(json.dumps(j.to_dict(), ensure_ascii=False) + "\n")
-    tmp.replace(jpath)
-    spath = scores_path(folder, task, date_id)
-    tmp = spath.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(scores.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
-    tmp.replace(spath)
+    path = scores_path(folder, task, date_id)
+    payload = {"version": SCORES_VERSION, "task": task, "metrics": {m: s.to_dict() for m, s in scores.items()}}
+    _atomic_write(path, json.dumps(payload, indent=2, ensure_ascii=False))
+    return path
 
 
-def merge_into_results(results_path: Path, task: str, scores: TaskScores) -> None:
+def headline_entry(scores: Mapping[str, TaskScores]) -> dict[str, Any]:
+    """lm-eval results-JSON entries (``name,none``) for every metric of a task."""
+    entry: dict[str, Any] = {}
+    for s in scores.values():
+        for name, value in s.headline().items():
+            entry[f"{name},none"] = value
+    return entry
+
+
+def merge_into_results(results_path: Path, task: str, scores: Mapping[str, TaskScores]) -> None:
     """Put the headline numbers into lm-eval's results JSON (after a deferred ``transeval judge``)."""
     data = _read_json(results_path)
     entry = data.setdefault("results", {}).setdefault(task, {"alias": task})
-    for name, value in scores.headline().items():
-        entry[f"{name},none"] = value
-    tmp = results_path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
-    tmp.replace(results_path)
+    entry.update(headline_entry(scores))
+    _atomic_write(results_path, json.dumps(data, indent=2, ensure_ascii=False))
 
 
 def read_judgments(path: Path) -> list[Judgment]:
-    """Load a judgments JSONL."""
+    """Load a judgments JSONL (version 1 or 2). A torn last line (a killed writer) is skipped.
+
+    Raises:
+        TransevalError: naming file and line of a malformed record elsewhere.
+    """
+    if not path.is_file():
+        raise TransevalError("file not found", file=path)
+    lines = path.read_bytes().split(b"\n")
     out = []
-    for lineno, rec in read_jsonl(path):
+    for lineno, raw in enumerate(lines, 1):
+        if not raw.strip():
+            continue
         try:
-            out.append(Judgment(**rec))
+            rec = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            if lineno == len(lines) or (lineno == len(lines) - 1 and not lines[-1]):
+                continue  # the line a killed writer was writing
+            raise TransevalError(f"not valid JSON ({exc})", file=path, line=lineno) from None
+        if not isinstance(rec, dict):
+            raise TransevalError("expected a JSON object", file=path, line=lineno)
+        try:
+            out.append(Judgment.from_dict(rec))
         except TypeError as exc:
             raise TransevalError(f"not a judgment ({exc})", file=path, line=lineno) from None
     return out
 
 
-def read_scores(path: Path) -> TaskScores:
-    """Load a ``scores_<task>_<date>.json``."""
+def read_scores(path: Path) -> dict[str, TaskScores]:
+    """Load a ``scores_<task>_<date>.json``: metric -> aggregate (a version-1 file is the ``score`` metric).
+
+    Raises:
+        TransevalError: naming the file when it is not a scores file.
+    """
     d = _read_json(path)
     try:
-        return TaskScores(
-            **{
-                **d,
-                "overall": Estimate(**d["overall"]),
-                "per_turn": {k: Estimate(**v) for k, v in d.get("per_turn", {}).items()},
-                "per_category": {k: Estimate(**v) for k, v in d.get("per_category", {}).items()},
-            }
-        )
-    except (TypeError, KeyError) as exc:
+        if isinstance(d, dict) and d.get("version") == SCORES_VERSION:
+            return {m: TaskScores.from_dict(v) for m, v in d["metrics"].items()}
+        return {"score": TaskScores.from_dict(d)}
+    except (TypeError, KeyError, AttributeError) as exc:
         raise TransevalError(f"not a scores file ({exc})", file=path) from None

@@ -47,6 +47,7 @@ class JudgeSettings:
         timeout_s: Per-call timeout.
         backoff_s: First backoff delay; doubles per retry (with jitter), capped at 60 s.
         cache_path: Persistent judge cache.
+        max_answer_chars: Answers longer than this are cut for the judge, with a marker (0 = no cap).
     """
 
     model: str
@@ -59,6 +60,7 @@ class JudgeSettings:
     timeout_s: float = 120.0
     backoff_s: float = 1.0
     cache_path: Path = field(default_factory=default_cache_path)
+    max_answer_chars: int = 20000
 
     @property
     def decoding(self) -> dict[str, float | int]:
@@ -85,4 +87,5 @@ def resolve_settings(model: str | None = None, *, require_key: bool = True) -> J
         max_retries=max(0, int(_env_number("TRANSEVAL_JUDGE_MAX_RETRIES", 5))),
         timeout_s=_env_number("TRANSEVAL_JUDGE_TIMEOUT", 120.0),
         backoff_s=_env_number("TRANSEVAL_JUDGE_BACKOFF", 1.0),
+        max_answer_chars=max(0, int(_env_number("TRANSEVAL_JUDGE_MAX_ANSWER_CHARS", 20000))),
     )

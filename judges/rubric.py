@@ -1,31 +1,53 @@
-"""Rubrics: a judge prompt, its rating pattern and self-testing examples, loaded from ``rubrics/*.yaml``."""
+r"""Rubrics: a judge prompt, how to read its reply, and self-testing examples, loaded from YAML files.
+
+Bundled rubrics live in ``judges/rubrics/``; a user's own rubrics in ``--rubrics-dir`` / ``$TRANSEVAL_RUBRICS_DIR``
+(which win on a name clash). Three kinds:
+
+* ``single``: one rating per answer (``score_pattern`` with one group, e.g. ``\[\[(\d+\.?\d*)\]\]``);
+* ``aspects``: several named ratings from one call, replied as a JSON object (``aspects:`` gives each scale);
+* ``pairwise``: a verdict between two answers (``score_pattern`` capturing ``A``, ``B`` or the ``tie_label``).
+"""
 
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import re
 import string
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 from transeval.harness.errors import TransevalError
+from transeval.judges.parse import own_value
 
 RUBRICS_DIR = Path(__file__).resolve().parent / "rubrics"
+KINDS = ("single", "aspects", "pairwise")
 _KEYS = {
-    "name", "version", "description", "source", "scale", "needs_reference", "multi_turn",
-    "system", "template", "score_pattern", "fallback_pattern", "examples",
+    "name", "version", "description", "source", "kind", "metric", "scale", "needs_reference", "multi_turn",
+    "system", "template", "score_pattern", "fallback_pattern", "examples", "aspects", "tie_label",
 }
-_REQUIRED = {"name", "version", "scale", "system", "template", "score_pattern", "examples"}
+_REQUIRED = {"name", "version", "system", "template", "examples"}
+#: Template fields the judging step can fill, by kind (plus a task's own ``extra`` fields).
+FIELDS = {
+    "single": {"question", "answer", "question_1", "question_2", "answer_1", "answer_2", "ref_answer_1",
+               "ref_answer_2", "language"},
+    "aspects": {"question", "answer", "question_1", "question_2", "answer_1", "answer_2", "ref_answer_1",
+                "ref_answer_2", "language"},
+    "pairwise": {"question", "answer_a", "answer_b", "question_1", "question_2", "answer_a_1", "answer_a_2",
+                 "answer_b_1", "answer_b_2", "ref_answer_1", "ref_answer_2", "language"},
+}
 
 
 @dataclass(frozen=True)
 class RubricExample:
-    """A judge reply with the score the rubric must parse from it (None = unparsable)."""
+    """A judge reply with what the rubric must parse from it (None = unparsable)."""
 
     reply: str
-    expected: float | None
+    expected: Any
     answer: str = ""
     values: dict[str, str] = field(default_factory=dict)
 
@@ -39,26 +61,55 @@ class ParsedScore:
 
 
 @dataclass(frozen=True)
+class ParsedAspects:
+    """Each aspect's rating (None with a reason when missing or out of range)."""
+
+    scores: dict[str, float | None]
+    reasons: dict[str, str]
+
+    @property
+    def mean(self) -> float | None:
+        """Mean over the scored aspects."""
+        vals = [v for v in self.scores.values() if v is not None]
+        return sum(vals) / len(vals) if vals else None
+
+
+@dataclass(frozen=True)
+class Aspect:
+    """One named rating of an ``aspects`` rubric."""
+
+    name: str
+    scale: tuple[float, float]
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class Rubric:
     """One judge prompt.
 
     Attributes:
         name: Unique name (the file stem).
         version: Bumped whenever the prompt changes (part of the cache key).
+        kind: ``single``, ``aspects`` or ``pairwise``.
+        metric: The metric its scores appear as (default: the name; a task's own rubric always reports ``score``).
         scale: Inclusive (min, max) of valid ratings; max may name a value (``"{max_score}"``): the question's
             own point value.
         system: System message.
         template: User message with ``{question}``-style fields.
-        score_pattern: Regex with one group: the rating. The last match in the reply wins.
+        score_pattern: Regex with one group: the rating (or verdict). The judge's own last match wins.
         fallback_pattern: Tried only when ``score_pattern`` never matches.
         needs_reference: Whether the template shows reference answers.
         multi_turn: Whether the template shows the whole conversation.
+        aspects: For ``aspects`` rubrics: the named ratings.
+        tie_label: For ``pairwise`` rubrics: the captured value meaning a tie (FastChat: ``C``).
         examples: Replies with their expected parse, checked by the test suite.
         digest: SHA-256 of the rubric file, so any edit invalidates cached judgments.
     """
 
     name: str
     version: str
+    kind: str
+    metric: str
     scale: tuple[float, float | str]
     system: str
     template: str
@@ -71,13 +122,41 @@ class Rubric:
     source: str
     digest: str
     path: str
+    aspects: tuple[Aspect, ...] = ()
+    tie_label: str = "C"
 
     @property
     def fields(self) -> set[str]:
         """The placeholders the template needs."""
         return {f for _, f, _, _ in string.Formatter().parse(self.template) if f}
 
-    def render(self, values: dict[str, str]) -> list[dict[str, str]]:
+    @property
+    def ident(self) -> str:
+        """``name@version#digest``: what the cache key records about the rubric."""
+        return f"{self.name}@{self.version}#{self.digest}"
+
+    def check_fields(self, available: set[str], task: str) -> None:
+        """Fail before any generation if the template needs a field the task cannot fill.
+
+        Raises:
+            TransevalError: naming the rubric file and the field.
+        """
+        missing = sorted(self.fields - available)
+        if missing:
+            raise TransevalError(
+                f"template uses {{{missing[0]}}}, which task '{task}' cannot fill "
+                f"(available: {', '.join(sorted(available))})", file=self.path, field="template")
+
+    def json_schema(self) -> dict[str, Any] | None:
+        """The ``response_format`` JSON schema for ``aspects`` rubrics (None for the others)."""
+        if self.kind != "aspects":
+            return None
+        props = {a.name: {"type": "number"} for a in self.aspects}
+        return {"name": self.name.replace(".", "_")[:64], "strict": True, "schema": {
+            "type": "object", "properties": {"explanation": {"type": "string"}, **props},
+            "required": ["explanation", *props], "additionalProperties": False}}
+
+    def render(self, values: Mapping[str, str]) -> list[dict[str, str]]:
         """The chat messages for the judge.
 
         Raises:
@@ -90,7 +169,7 @@ class Rubric:
         messages = [{"role": "system", "content": self.system}] if self.system else []
         return [*messages, {"role": "user", "content": user}]
 
-    def max_score(self, values: dict[str, str] | None = None) -> float:
+    def max_score(self, values: Mapping[str, str] | None = None) -> float:
         """The top of the scale (resolved from ``values`` when it names a field).
 
         Raises:
@@ -100,92 +179,207 @@ class Rubric:
         if isinstance(top, float | int):
             return float(top)
         try:
-            return float(top.format_map(values or {}))
+            return float(top.format_map(dict(values or {})))
         except (KeyError, ValueError):
             raise TransevalError(f"scale maximum {top!r} needs a number", file=self.path, field="scale") from None
 
-    def parse(self, reply: str, answers: tuple[str, ...] = (), values: dict[str, str] | None = None) -> ParsedScore:
-        """Parse the judge's own rating from its reply.
+    def parse(self, reply: str, answers: Sequence[str] = (), values: Mapping[str, str] | None = None) -> ParsedScore:
+        """The judge's own rating in ``reply`` (see :mod:`transeval.judges.parse` for the rule)."""
+        raw, reason = own_value(reply, (self.score_pattern, self.fallback_pattern), answers)
+        if raw is None:
+            return ParsedScore(None, reason)
+        try:
+            value = float(raw)
+        except ValueError:
+            return ParsedScore(None, f"unparsable rating '{raw}'")
+        lo, hi = self.scale[0], self.max_score(values)
+        if not lo <= value <= hi:
+            return ParsedScore(None, f"rating {raw} outside {lo:g}-{hi:g}")
+        return ParsedScore(value, None)
 
-        Text the judge quotes verbatim from the judged answers is removed first, and the *last*
-        match wins, so an answer that contains "Rating: [[10]]" cannot set its own score.
+    def parse_verdict(self, reply: str, answers: Sequence[str] = ()) -> tuple[str | None, str | None]:
+        """A pairwise verdict: ("A" | "B" | "tie", None) or (None, reason)."""
+        raw, reason = own_value(reply, (self.score_pattern, self.fallback_pattern), answers)
+        if raw is None:
+            return None, reason.replace("rating", "verdict") if reason else reason
+        raw = raw.strip()
+        if raw == self.tie_label or raw.lower() == "tie":
+            return "tie", None
+        if raw in ("A", "B"):
+            return raw, None
+        return None, f"unknown verdict '{raw}'"
+
+    def parse_aspects(self, reply: str) -> ParsedAspects:
+        """Each aspect's rating from a JSON object in the reply.
+
+        The object is the whole reply, a fenced block, or a balanced ``{...}`` span that parses (the one with the
+        most aspect keys); an aspect missing, not a number or out of its scale is None with the reason.
         """
-        text = reply
-        for answer in sorted((a for a in answers if a and a.strip()), key=len, reverse=True):
-            text = text.replace(answer.strip(), " ")
-        for pattern in filter(None, (self.score_pattern, self.fallback_pattern)):
-            matches = re.findall(pattern, text)
-            if matches:
-                raw = matches[-1]
+        obj = _json_object(reply, {a.name for a in self.aspects})
+        scores: dict[str, float | None] = {}
+        reasons: dict[str, str] = {}
+        for a in self.aspects:
+            if obj is None:
+                scores[a.name], reasons[a.name] = None, "no JSON object with the aspects in judge reply"
+                continue
+            raw = obj.get(a.name)
+            if raw is None:
+                scores[a.name], reasons[a.name] = None, f"aspect '{a.name}' missing from judge reply"
+            elif isinstance(raw, bool) or not isinstance(raw, int | float | str):
+                scores[a.name], reasons[a.name] = None, f"aspect '{a.name}' is not a number"
+            else:
                 try:
                     value = float(raw)
                 except ValueError:
-                    return ParsedScore(None, f"unparsable rating '{raw}'")
-                lo, hi = self.scale[0], self.max_score(values)
-                if not lo <= value <= hi:
-                    return ParsedScore(None, f"rating {raw} outside {lo:g}-{hi:g}")
-                return ParsedScore(value, None)
-        return ParsedScore(None, "no rating in judge reply")
+                    scores[a.name], reasons[a.name] = None, f"aspect '{a.name}' is not a number: {raw!r}"
+                    continue
+                lo, hi = a.scale
+                if lo <= value <= hi:
+                    scores[a.name] = value
+                else:
+                    scores[a.name], reasons[a.name] = None, f"aspect '{a.name}' = {raw} outside {lo:g}-{hi:g}"
+        return ParsedAspects(scores, reasons)
 
 
-def _load(path: Path) -> Rubric:
+def _json_object(reply: str, wanted: set[str]) -> dict[str, Any] | None:
+    """The JSON object in a judge reply that has the most of the wanted keys (None if none has any)."""
+    texts = [reply.strip()]
+    texts += [m.group(1) for m in re.finditer(r"```(?:json)?\s*(.*?)```", reply, re.S)]
+    depth, start = 0, -1
+    for i, ch in enumerate(reply):  # every balanced {...} span
+        if ch == "{":
+            depth, start = depth + 1, i if depth == 0 else start
+        elif ch == "}" and depth:
+            depth -= 1
+            if depth == 0:
+                texts.append(reply[start:i + 1])
+    best: dict[str, Any] | None = None
+    for text in texts:
+        try:
+            obj = json.loads(text)
+        except ValueError:
+            continue
+        if isinstance(obj, dict) and wanted & set(obj) and (best is None or len(wanted & set(obj)) >= len(
+                wanted & set(best))):
+            best = obj
+    return best
+
+
+def _scale(value: Any, path: Path, where: str) -> tuple[float, float | str]:
+    if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], int | float)
+            and isinstance(value[1], int | float | str)):
+        raise TransevalError("scale must be [min, max] (max a number or a \"{field}\")", file=path, field=where)
+    return float(value[0]), value[1] if isinstance(value[1], str) else float(value[1])
+
+
+def load_rubric_file(path: Path) -> Rubric:
+    """Load and validate one rubric file.
+
+    Raises:
+        TransevalError: one line naming the file, line (for YAML syntax) and key.
+    """
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         raise TransevalError("invalid YAML", file=path, line=None if line is None else line + 1) from None
+    except UnicodeDecodeError:
+        raise TransevalError("not UTF-8 text", file=path) from None
     if not isinstance(data, dict):
         raise TransevalError("a rubric must be a mapping", file=path)
     for key in data:
         if key not in _KEYS:
-            raise TransevalError(f"unknown key (allowed: {', '.join(sorted(_KEYS))})", file=path, field=key)
-    for key in _REQUIRED:
+            raise TransevalError(f"unknown key (allowed: {', '.join(sorted(_KEYS))})", file=path, field=str(key))
+    for key in sorted(_REQUIRED):
         if key not in data:
             raise TransevalError("missing required key", file=path, field=key)
-    if data["name"] != path.stem:
+    if str(data["name"]) != path.stem:
         raise TransevalError(f"name must equal the file name '{path.stem}'", file=path, field="name")
-    scale = data["scale"]
-    if not (isinstance(scale, list) and len(scale) == 2 and isinstance(scale[0], int | float)
-            and isinstance(scale[1], int | float | str)):
-        raise TransevalError("scale must be [min, max] (max a number or a \"{field}\")", file=path, field="scale")
-    for key in ("score_pattern", "fallback_pattern"):
-        if data.get(key) is not None:
+    kind = str(data.get("kind") or ("aspects" if data.get("aspects") else "single"))
+    if kind not in KINDS:
+        raise TransevalError(f"kind must be one of {', '.join(KINDS)}", file=path, field="kind")
+    aspects: list[Aspect] = []
+    if kind == "aspects":
+        raw_aspects = data.get("aspects")
+        if not isinstance(raw_aspects, dict) or not raw_aspects:
+            raise TransevalError("an aspects rubric needs a mapping of aspect -> {scale, description}", file=path,
+                                 field="aspects")
+        for name, spec in raw_aspects.items():
+            if not isinstance(spec, dict) or "scale" not in spec:
+                raise TransevalError("needs scale: [min, max]", file=path, field=f"aspects.{name}")
+            lo, hi = _scale(spec["scale"], path, f"aspects.{name}.scale")
+            if isinstance(hi, str):
+                raise TransevalError("aspect scales must be numbers", file=path, field=f"aspects.{name}.scale")
+            aspects.append(Aspect(str(name), (lo, hi), str(spec.get("description", ""))))
+        scale: tuple[float, float | str] = (min(a.scale[0] for a in aspects), max(a.scale[1] for a in aspects))
+    elif kind == "pairwise":
+        scale = (0.0, 1.0)
+    else:
+        if "scale" not in data:
+            raise TransevalError("missing required key", file=path, field="scale")
+        scale = _scale(data["scale"], path, "scale")
+    default_pattern = {"pairwise": r"\[\[(A|B|C)\]\]", "aspects": r"(\d)(?!)"}.get(kind)
+    pattern = data.get("score_pattern") or default_pattern
+    if pattern is None:
+        raise TransevalError("missing required key", file=path, field="score_pattern")
+    for key, regex in (("score_pattern", pattern), ("fallback_pattern", data.get("fallback_pattern"))):
+        if regex is not None:
             try:
-                if re.compile(data[key]).groups != 1:
+                if re.compile(regex).groups != 1:
                     raise TransevalError("needs exactly one group", file=path, field=key)
             except re.error as exc:
                 raise TransevalError(f"bad regex: {exc}", file=path, field=key) from None
+    if not isinstance(data["examples"], list) or not data["examples"]:
+        raise TransevalError("give at least one example reply with its expected parse", file=path, field="examples")
     examples = []
-    for i, ex in enumerate(data["examples"] or []):
+    for i, ex in enumerate(data["examples"]):
         if not isinstance(ex, dict) or "reply" not in ex or "expected" not in ex:
             raise TransevalError("each example needs reply and expected", file=path, field=f"examples[{i}]")
         examples.append(RubricExample(str(ex["reply"]), ex["expected"], str(ex.get("answer", "")),
                                       {k: str(v) for k, v in (ex.get("values") or {}).items()}))
-    return Rubric(
-        name=data["name"], version=str(data["version"]),
-        scale=(float(scale[0]), scale[1] if isinstance(scale[1], str) else float(scale[1])),
-        system=str(data["system"] or ""), template=str(data["template"]), score_pattern=data["score_pattern"],
+    metric = str(data.get("metric") or re.sub(r"\W", "_", str(data["name"])))
+    rubric = Rubric(
+        name=str(data["name"]), version=str(data["version"]), kind=kind, metric=metric,
+        scale=scale, system=str(data["system"] or ""), template=str(data["template"]), score_pattern=pattern,
         fallback_pattern=data.get("fallback_pattern"), needs_reference=bool(data.get("needs_reference", False)),
         multi_turn=bool(data.get("multi_turn", False)), examples=tuple(examples),
         description=str(data.get("description", "")), source=str(data.get("source", "")),
-        digest=hashlib.sha256(path.read_bytes()).hexdigest(), path=str(path),
+        digest=hashlib.sha256(path.read_bytes()).hexdigest(), path=str(path), aspects=tuple(aspects),
+        tie_label=str(data.get("tie_label", "C")),
     )
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", rubric.metric):
+        raise TransevalError("metric must be an identifier (letters, digits, _)", file=path, field="metric")
+    return rubric
 
 
-@cache
-def available_rubrics() -> dict[str, Path]:
-    """Rubric name -> file, from the bundled folder plus ``$TRANSEVAL_RUBRICS_DIR`` (which wins)."""
-    import os
-
+def rubric_dirs() -> list[Path]:
+    """Where rubrics are found: the bundled folder, then ``$TRANSEVAL_RUBRICS_DIR`` (os.pathsep-separated)."""
     dirs = [RUBRICS_DIR]
-    if os.environ.get("TRANSEVAL_RUBRICS_DIR"):
-        dirs.append(Path(os.environ["TRANSEVAL_RUBRICS_DIR"]))
-    return {p.stem: p for d in dirs for p in sorted(d.glob("*.yaml"))}
+    for part in (os.environ.get("TRANSEVAL_RUBRICS_DIR") or "").split(os.pathsep):
+        if part.strip():
+            dirs.append(Path(part).expanduser())
+    return dirs
 
 
-@cache
+def available_rubrics() -> dict[str, Path]:
+    """Rubric name -> file; a user's folder wins over the bundled one.
+
+    Raises:
+        TransevalError: when a user rubrics folder does not exist.
+    """
+    found: dict[str, Path] = {}
+    for d in rubric_dirs():
+        if not d.is_dir():
+            raise TransevalError("rubrics folder not found", file=d, field="TRANSEVAL_RUBRICS_DIR / --rubrics-dir")
+        found.update({p.stem: p for p in sorted(d.glob("*.yaml"))})
+    return found
+
+
+_LOADED: dict[tuple[str, float], Rubric] = {}
+
+
 def load_rubric(name: str) -> Rubric:
-    """Load a rubric by name.
+    """Load a rubric by name (re-read when its file changes).
 
     Raises:
         TransevalError: for an unknown name or an invalid file.
@@ -193,5 +387,8 @@ def load_rubric(name: str) -> Rubric:
     paths = available_rubrics()
     if name not in paths:
         raise TransevalError(f"unknown judge prompt '{name}' (known: {', '.join(sorted(paths))})")
-    return _load(paths[name])
-
+    path = paths[name]
+    stamp = (str(path), path.stat().st_mtime)
+    if stamp not in _LOADED:
+        _LOADED[stamp] = load_rubric_file(path)
+    return _LOADED[stamp]

@@ -1,7 +1,9 @@
 """A real local HTTP server speaking the OpenAI chat-completions API, with scripted replies.
 
-Models whose name starts with "judge" get judge replies (``Rating: [[n]]``); any other model gets
-TCoT-style candidate replies. Failures (429, 500, timeout, garbage) can be queued for judge calls.
+Models whose name starts with "judge" get judge replies: ``Rating: [[n]]`` for single grading, a JSON object for
+aspect rubrics (LLM-Eval), ``[[A]]``/``[[B]]``/``[[C]]`` for pairwise prompts; ``judge_script`` (prompt -> reply)
+overrides them. Any other model gets TCoT-style candidate replies. Failures (429, 500, timeout, garbage) can be
+queued for judge calls.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import re
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -30,6 +33,8 @@ class ScriptedOpenAI:
         self.failures: deque[str] = deque()
         self.candidate_replies: deque[str] = deque()
         self.timeout_sleep = timeout_sleep
+        self.judge_script: Callable[[str], str] | None = None
+        self.served_model: str | None = None  # the model id the server says it served (default: the requested)
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -79,14 +84,24 @@ class ScriptedOpenAI:
         elif model.startswith("judge"):
             prompt = "\n".join(m["content"] for m in messages)
             top = re.search(r"【分值】\s*(\d+)", prompt)
-            if top:  # GAOKAO-Bench grading format, a score within the question's own points
+            if self.judge_script is not None:
+                content = self.judge_script(prompt)
+            elif '"logical_coherence"' in prompt:  # LLM-Eval aspects: a JSON object
+                r = scripted_rating(prompt)
+                content = json.dumps({"explanation": "scripted", "accuracy": r % 4, "fluency": (r + 1) % 4,
+                                      "informativeness": (r + 2) % 4, "logical_coherence": (r + 3) % 4,
+                                      "harmlessness": 3})
+            elif "[[C]]" in prompt:  # pairwise
+                content = f"Compared. [[{'ABC'[scripted_rating(prompt) % 3]}]]"
+            elif top:  # GAOKAO-Bench grading format, a score within the question's own points
                 content = f"【判分理由】按标准答案评分。\n【总分】{scripted_rating(prompt) % (int(top.group(1)) + 1)}分"
             else:
                 content = f"The answer is judged on its merits. Rating: [[{scripted_rating(prompt)}]]"
         else:
             content = self._candidate_reply(messages)
         payload = {
-            "id": "chatcmpl-test", "object": "chat.completion", "created": int(time.time()), "model": model,
+            "id": "chatcmpl-test", "object": "chat.completion", "created": int(time.time()),
+            "model": self.served_model or model,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18},
         }

@@ -59,7 +59,9 @@ def test_hf_run_end_to_end_and_rerun_makes_no_judge_calls(tiny_model, server, ju
     calls = server.judge_calls()
     assert calls == len(scored) > 0
     results = json.loads(files["results"].read_text())["results"]["thai_mtbench"]
-    scores = json.loads(files["scores"].read_text())
+    scores_file = json.loads(files["scores"].read_text())
+    assert scores_file["version"] == 2 and set(scores_file["metrics"]) == {"score"}
+    scores = scores_file["metrics"]["score"]
     assert results["score,none"] == pytest.approx(sum(scored) / len(scored))
     assert results["score,none"] == pytest.approx(scores["overall"]["mean"])
     assert results["n_scored,none"] == len(scored) and results["n_total,none"] == 6

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from transeval.harness.errors import TransevalError
 from transeval.harness.gaokao import extract_answer, load_objective, process_results, score_item
-from transeval.harness.mtbench import tasks_dir
+from transeval.harness.paths import tasks_dir
 
 DATA = tasks_dir() / "gaokao_bench" / "data"
 KEYWORDS = sorted(e["keyword"] for e in json.loads((DATA / "Obj_Prompt.json").read_text())["examples"])

@@ -6,10 +6,18 @@ import pytest
 from conftest import SECRET
 from scripted_server import ScriptedOpenAI
 from transeval.harness.errors import JudgeConfigError
+from transeval.harness.pipeline import score_metrics
 from transeval.harness.records import Conversation, JudgeSpec, Question, TurnOutput
+from transeval.harness.store import merge_judgments
 from transeval.judges.client import check_endpoint
 from transeval.judges.config import JudgeSettings, resolve_settings
-from transeval.judges.grade import judge_conversations
+from transeval.judges.grade import jobs_for, judge
+
+
+def judge_conversations(convs, settings):
+    out = judge(convs, jobs_for(convs[0].question.judge), settings)
+    scores = score_metrics(convs[0].question.task, settings.model, merge_judgments(out.judgments), convs, out.calls)
+    return out.judgments, scores["score"]
 
 SPEC = JudgeSpec(
     rubric="mtbench-th-single-v1", rubric_reference="mtbench-th-single-math-v1",

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from transeval.harness.errors import TransevalError
 from transeval.harness.knowledge import read_ceval_csv
-from transeval.harness.mtbench import tasks_dir
+from transeval.harness.paths import tasks_dir
 
 DATA = tasks_dir() / "ceval" / "data"
 

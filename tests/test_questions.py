@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 from transeval.harness.errors import JudgeConfigError, TransevalError
-from transeval.harness.mtbench import load_docs, read_questions_jsonl, tasks_dir
+from transeval.harness.judged import load_docs, read_questions
+from transeval.harness.paths import tasks_dir
 
 META = {
     "data_file": "thai_mtbench/data/question_th.jsonl", "language": "Thai",
@@ -42,24 +43,25 @@ GOOD = json.dumps({"question_id": 1, "category": "writing", "turns": ["a", "b"]}
     [
         ("{not json", "q.jsonl:2: not valid JSON"),
         (json.dumps({"question_id": 2, "turns": ["a"]}), "q.jsonl:2 field 'category': missing required field"),
-        (json.dumps({"question_id": 2, "category": "x", "turns": "a"}), "q.jsonl:2 field 'turns': wrong type"),
+        (json.dumps({"question_id": 2, "category": "x", "turns": "a"}),
+         "q.jsonl:2 field 'turns': must be a list of strings (one per turn), got a string"),
         (json.dumps({"question_id": 2, "category": "x", "turns": []}), "q.jsonl:2 field 'turns': must be a non-empty"),
         (json.dumps({"question_id": 2, "category": "x", "turns": ["a"], "reference": "r"}),
-         "q.jsonl:2 field 'reference': wrong type"),
+         "q.jsonl:2 field 'reference': must be a non-empty list of strings"),
         ("[1, 2]", "q.jsonl:2: expected a JSON object"),
     ],
 )
 def test_malformed_questions_name_file_line_and_field(tmp_path, bad_line, needle):
     path = _write(tmp_path, [GOOD, bad_line])
     with pytest.raises(TransevalError) as err:
-        read_questions_jsonl(path)
+        read_questions(path, {})
     assert needle in str(err.value)
     assert "\n" not in str(err.value)
 
 
 def test_missing_file(tmp_path):
     with pytest.raises(TransevalError, match="questions file not found"):
-        read_questions_jsonl(tmp_path / "nope.jsonl")
+        read_questions(tmp_path / "nope.jsonl", {})
 
 
 def test_unknown_judge_prompt_names_yaml_and_field():

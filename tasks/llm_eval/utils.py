@@ -404,3 +404,11 @@ def _squash(text: str) -> str:
 def _kind(value: Any) -> str:
     return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
         type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__)
+
+
+def load_rows(task: str, meta: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Judged-task loader (``metadata.loader``): ``metadata.data_file`` or the bundled Chinese sample."""
+    from transeval.harness.paths import resolve_data_file
+
+    value = meta.get("data_file") or "llm_eval/data/llm_eval_zh_sample.jsonl"
+    return load_questions(resolve_data_file(str(value)))

@@ -1,0 +1,392 @@
+"""Judged tasks for lm-eval: one path for every benchmark whose answers an LLM judge scores.
+
+A judged task is a YAML in ``tasks/`` (``class: !function transeval.harness.judged.JudgedTask``) whose
+``metadata`` names
+
+* its prompt source: ``data_file`` (``source: multi_turn``: a questions JSONL with a ``turns`` list, MT-bench
+  style; ``source: single_turn``: one prompt field per row, AlpacaEval style) or a ``loader`` for an unusual
+  format (``!function utils.load_questions`` beside the YAML);
+* its judge: ``judge.mode`` (``single``, ``aspects``, ``pairwise``), ``judge.rubric`` (plus reference-guided
+  and multi-turn variants), further ``rubrics`` scored as their own metrics, and a pairwise ``baseline``.
+
+Generation runs in lm-eval (the multi-turn runner batches turn *t* of all conversations); judging runs after
+lm-eval has returned the answers and they are saved (:mod:`transeval.harness.pipeline`), never inside
+lm-eval's aggregation, so a judge outage cannot cost the generation.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import json
+import logging
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from transeval.harness.errors import JudgeConfigError, TransevalError
+from transeval.harness.multiturn import ConversationSpec, decode_outputs
+from transeval.harness.paths import resolve_data_file, tasks_dir
+from transeval.harness.records import MODES, Conversation, JudgeSpec, Question, TurnOutput
+
+log = logging.getLogger(__name__)
+
+#: ``metadata`` keys a judged task understands (lm-eval adds ``version``, ``config_source`` and model args).
+METADATA_KEYS = {
+    "version", "data_file", "source", "turns_field", "prompt_field", "id_field", "category_field",
+    "english_field", "reference_field", "language", "target_tag", "output_format", "judge", "judge_model",
+    "rubrics", "loader", "baseline", "baseline_files", "baseline_match", "data_dir", "keywords",
+    "wrong_language",
+}
+#: ``--metadata`` keys a user may set on the command line (misspellings of these are caught).
+USER_METADATA_KEYS = ("data_file", "output_format", "judge_model", "rubrics", "baseline", "judge", "language",
+                      "wrong_language", "turns_field", "ppl_en_path", "ppl_zh_path")
+_OPTIONAL_LISTS = ("turns_en", "reference", "reference_gpt4")
+
+
+def check_user_metadata(metadata: Mapping[str, Any] | None) -> None:
+    """Catch a misspelled ``--metadata`` key (``data_flie``) before anything runs.
+
+    Keys close to one of ours are errors; other unknown keys may belong to other lm-eval tasks and pass.
+
+    Raises:
+        TransevalError: naming the key and the one it resembles.
+    """
+    for key in metadata or {}:
+        if key in USER_METADATA_KEYS or key in METADATA_KEYS:
+            continue
+        close = difflib.get_close_matches(str(key), USER_METADATA_KEYS, n=1, cutoff=0.75)
+        if close:
+            raise TransevalError(f"unknown key '{key}' (did you mean '{close[0]}'?)", field="--metadata")
+
+
+def _task_yaml(task: str) -> str:
+    for path in sorted(tasks_dir().glob("*/*.yaml")):
+        if f"task: {task}\n" in path.read_text(encoding="utf-8"):
+            return str(path)
+    return f"task {task}"
+
+
+def read_questions(path: Path, meta: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Read and validate a questions file into rows ``{question_id, category, turns, turns_en, reference}``.
+
+    ``source: multi_turn`` (default) reads ``turns_field`` (a list of strings); ``single_turn`` reads
+    ``prompt_field`` (a string). ``id_field``, ``category_field``, ``english_field`` and ``reference_field``
+    rename the other columns.
+
+    Raises:
+        TransevalError: naming the file, line and field of the first bad record (missing or mistyped field,
+            duplicate id, empty file).
+    """
+    from transeval.harness.store import read_jsonl
+
+    if not path.is_file():
+        raise TransevalError("questions file not found", file=path, field="data_file")
+    single = str(meta.get("source", "multi_turn")) == "single_turn"
+    f_id = str(meta.get("id_field", "question_id"))
+    f_cat = meta.get("category_field", "category")
+    f_turns = str(meta.get("prompt_field", "instruction") if single else meta.get("turns_field", "turns"))
+    f_en = str(meta.get("english_field", "turns_en"))
+    rows: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    for lineno, row in read_jsonl(path):
+        def bad(message: str, field: str, lineno: int = lineno) -> TransevalError:
+            return TransevalError(message, file=path, line=lineno, field=field)
+
+        if f_id not in row:
+            raise bad("missing required field", f_id)
+        qid = row[f_id]
+        if not isinstance(qid, int | str) or isinstance(qid, bool) or str(qid).strip() == "":
+            raise bad("must be a non-empty string or an integer", f_id)
+        if str(qid) in seen:
+            raise bad(f"duplicate id '{qid}' (first on line {seen[str(qid)]})", f_id)
+        seen[str(qid)] = lineno
+        category = row.get(str(f_cat), "") if f_cat else ""
+        if f_cat and str(f_cat) not in row:
+            raise bad("missing required field", str(f_cat))
+        if not isinstance(category, str):
+            raise bad("must be a string", str(f_cat))
+        if f_turns not in row:
+            raise bad("missing required field", f_turns)
+        turns = row[f_turns]
+        if single:
+            if not isinstance(turns, str) or not turns.strip():
+                raise bad("must be a non-empty string", f_turns)
+            turns = [turns]
+        elif isinstance(turns, str):
+            raise bad("must be a list of strings (one per turn), got a string", f_turns)
+        english = row.get(f_en)
+        if single and isinstance(english, str):
+            english = [english]
+        ref_field = str(meta.get("reference_field", "reference"))
+        reference = row.get(ref_field)
+        if single and isinstance(reference, str):
+            reference = [reference]
+        for name, value in ((f_turns, turns), (f_en, english), (ref_field, reference)):
+            if value is None:
+                continue
+            if not isinstance(value, list) or not value or not all(isinstance(x, str) for x in value):
+                raise bad("must be a non-empty list of strings", name)
+        for name in _OPTIONAL_LISTS:
+            value = row.get(name)
+            if value is not None and name not in (f_en, ref_field) and (
+                    not isinstance(value, list) or not all(isinstance(x, str) for x in value)):
+                raise bad("must be a list of strings", name)
+        rows.append({"question_id": str(qid), "category": category, "turns": turns, "turns_en": english,
+                     "reference": reference, "_line": lineno, **{k: row[k] for k in _OPTIONAL_LISTS if k in row}})
+    if not rows:
+        raise TransevalError("no questions in file", file=path, field="data_file")
+    return rows
+
+
+def judge_spec_from_metadata(task: str, meta: Mapping[str, Any]) -> JudgeSpec:
+    """Build and validate the judge spec of a task (mode, rubric names and kinds, extra rubrics).
+
+    Raises:
+        JudgeConfigError: naming the task YAML (or ``--metadata``) and field.
+    """
+    from transeval.judges.rubric import available_rubrics, load_rubric
+
+    raw = meta.get("judge")
+    where = _task_yaml(task)
+    if not isinstance(raw, Mapping) or "rubric" not in raw:
+        raise JudgeConfigError("a judged task needs metadata.judge.rubric", file=where, field="metadata.judge")
+    known = set(JudgeSpec.__dataclass_fields__)
+    for key in raw:
+        if key not in known:
+            raise JudgeConfigError(f"unknown key (known: {', '.join(sorted(known))})", file=where,
+                                   field=f"metadata.judge.{key}")
+    extra = meta.get("rubrics") or []
+    if isinstance(extra, str):
+        extra = [x.strip() for x in extra.split(",") if x.strip()]
+    if not isinstance(extra, list) or not all(isinstance(x, str) for x in extra):
+        raise JudgeConfigError("must be a list of rubric names", field="--metadata rubrics")
+    overrides: dict[str, Any] = {"rubrics": [*(raw.get("rubrics") or []), *extra]}
+    if meta.get("judge_model"):
+        overrides["model"] = str(meta["judge_model"])
+    if meta.get("baseline"):
+        overrides["baseline"] = str(meta["baseline"])
+    try:
+        spec = JudgeSpec.from_dict({**dict(raw), **overrides})
+    except TypeError as exc:
+        raise JudgeConfigError(f"invalid judge spec ({exc})", file=where, field="metadata.judge") from None
+    if spec.mode not in MODES:
+        raise JudgeConfigError(f"mode must be one of {', '.join(MODES)}", file=where, field="metadata.judge.mode")
+    rubrics = available_rubrics()
+    names = [(f"metadata.judge.{n}", getattr(spec, n)) for n in
+             ("rubric", "rubric_reference", "rubric_multi_turn", "rubric_multi_turn_reference")]
+    names += [("metadata.rubrics", r) for r in spec.rubrics]
+    for field, value in names:
+        if value is None:
+            continue
+        if value not in rubrics:
+            raise JudgeConfigError(f"unknown judge prompt '{value}' (known: {', '.join(sorted(rubrics))})",
+                                   file=where, field=field)
+        rubric = load_rubric(value)  # validates the file
+        if field.startswith("metadata.judge.") and rubric.kind != spec.mode:
+            raise JudgeConfigError(f"rubric '{value}' is a {rubric.kind} rubric but the task's mode is {spec.mode}",
+                                   file=where, field=field)
+    if (spec.mode == "pairwise" or any(load_rubric(r).kind == "pairwise" for r in spec.rubrics)) and not spec.baseline:
+        raise JudgeConfigError("a pairwise judge needs a baseline", file=where, field="metadata.judge.baseline")
+    return spec
+
+
+def _baselines(task: str, meta: Mapping[str, Any], rows: list[dict[str, Any]], name: str) -> dict[str, list[str]]:
+    """Question id -> the baseline's answers, from ``baseline_files[name]`` (JSONL with ``output``).
+
+    Rows are matched on ``baseline_match`` (``{"row_field": ..., "file_field": ...}``) or on line order.
+    """
+    from transeval.harness.store import read_jsonl
+
+    files = meta.get("baseline_files") or {}
+    if name not in files:
+        raise JudgeConfigError(f"no answers for baseline '{name}' (known: {', '.join(sorted(files)) or 'none'})",
+                               file=_task_yaml(task), field="metadata.baseline_files")
+    path = resolve_data_file(str(files[name]))
+    match = meta.get("baseline_match") or {}
+    outputs: dict[str, str] = {}
+    ordered: list[str] = []
+    for lineno, rec in read_jsonl(path):
+        if not isinstance(rec.get("output"), str):
+            raise TransevalError("missing or not a string", file=path, line=lineno, field="output")
+        ordered.append(rec["output"])
+        if match:
+            outputs[str(rec.get(match["file_field"]))] = rec["output"]
+    out: dict[str, list[str]] = {}
+    for i, row in enumerate(rows):
+        if match:
+            key = row.get(match["row_field"])
+            key = key[0] if isinstance(key, list) and key else key
+            if str(key) not in outputs:
+                raise TransevalError(f"no baseline answer for question {row['question_id']}", file=path,
+                                     field=str(match["file_field"]))
+            out[row["question_id"]] = [outputs[str(key)]]
+        elif i < len(ordered):
+            out[row["question_id"]] = [ordered[i]]
+    return out
+
+
+def _load_rows(task: str, meta: Mapping[str, Any]) -> list[dict[str, Any]]:
+    loader = meta.get("loader")
+    if loader:
+        fn: Callable[..., list[dict[str, Any]]]
+        if callable(loader):
+            fn = loader
+        else:
+            module, _, name = str(loader).rpartition(".")
+            fn = getattr(importlib.import_module(module), name)
+        return list(fn(task, meta))
+    if "data_file" not in meta:
+        raise TransevalError("metadata.data_file is required", file=_task_yaml(task), field="metadata.data_file")
+    return read_questions(resolve_data_file(str(meta["data_file"])), meta)
+
+
+def load_docs(task: str, meta: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Turn a task's questions into lm-eval documents.
+
+    Each document carries everything later steps need (turns, references, judge spec, baselines, output
+    format), so ``transeval judge`` can work from the samples file alone.
+    """
+    unknown = sorted(set(meta) - METADATA_KEYS - {"config_source"})
+    output_format = str(meta.get("output_format", "plain"))
+    if output_format not in ("plain", "tcot"):
+        raise TransevalError(f"output_format must be 'plain' or 'tcot', got '{output_format}'",
+                             field="--metadata output_format")
+    check_user_metadata({k: None for k in unknown})
+    spec = judge_spec_from_metadata(task, meta)
+    rows = _load_rows(task, meta)
+    baselines = _baselines(task, meta, rows, spec.baseline) if spec.baseline else {}
+    docs = []
+    for row in rows:
+        ref = row.get(spec.reference_field) if spec.reference_field != "reference" else row.get("reference")
+        extra = row.get("extra") or {}
+        docs.append(
+            {
+                "task": task,
+                "question_id": str(row["question_id"]),
+                "category": str(row.get("category") or ""),
+                "turns": list(row["turns"]),
+                "turns_en": list(row.get("turns_en") or row["turns"]),
+                "reference": list(ref) if ref else None,
+                "language": str(row.get("language") or meta.get("language", "English")),
+                "output_format": output_format,
+                "target_tag": str(meta.get("target_tag", "<TH>")),
+                "judge": json.dumps(spec.to_dict()),
+                "extra": json.dumps(extra, ensure_ascii=False) if extra else "",
+                "baselines": json.dumps({spec.baseline: baselines[str(row["question_id"])]}, ensure_ascii=False)
+                if spec.baseline and str(row["question_id"]) in baselines else "",
+            }
+        )
+    return docs
+
+
+def is_judged_doc(doc: Any) -> bool:
+    """Whether a logged lm-eval document belongs to a judged task."""
+    return isinstance(doc, dict) and "judge" in doc and "turns" in doc and "question_id" in doc
+
+
+def question_from_doc(doc: Mapping[str, Any]) -> Question:
+    """Rebuild the :class:`Question` from a logged lm-eval document.
+
+    Raises:
+        TransevalError: (field named) when a field has the wrong shape; the caller adds file and line.
+    """
+    def field_json(name: str) -> Any:
+        raw = doc.get(name)
+        if not raw:
+            return {}
+        try:
+            return json.loads(raw) if isinstance(raw, str) else raw
+        except json.JSONDecodeError:
+            raise TransevalError("not valid JSON", field=f"doc.{name}") from None
+
+    turns = doc.get("turns")
+    if not isinstance(turns, list) or not all(isinstance(t, str) for t in turns):
+        raise TransevalError("must be a list of strings", field="doc.turns")
+    ref = doc.get("reference")
+    judge = field_json("judge")
+    if not isinstance(judge, dict):
+        raise TransevalError("not a judge spec", field="doc.judge")
+    try:
+        spec = JudgeSpec.from_dict(judge)
+    except TypeError as exc:
+        raise TransevalError(f"not a judge spec ({exc})", field="doc.judge") from None
+    baselines = field_json("baselines")
+    return Question(
+        task=str(doc.get("task")),
+        question_id=str(doc["question_id"]),
+        category=str(doc.get("category") or ""),
+        turns=tuple(turns),
+        turns_en=tuple(doc.get("turns_en") or turns),
+        reference=tuple(ref) if ref else None,
+        language=str(doc.get("language", "English")),
+        output_format=str(doc.get("output_format", "plain")),
+        judge=spec,
+        extra={str(k): str(v) for k, v in field_json("extra").items()},
+        baselines={str(k): tuple(v) for k, v in baselines.items()},
+    )
+
+
+def conversation_from_sample(doc: Mapping[str, Any], reply: str) -> Conversation:
+    """A :class:`Conversation` from a document and the model's reply for it."""
+    question = question_from_doc(doc)
+    try:
+        turns = decode_outputs(reply)
+    except (ValueError, KeyError, TypeError):
+        # Not produced by the multi-turn runner (e.g. the hook was disabled): keep it, judge nothing.
+        turns = tuple(TurnOutput("", reply, None, "no conversation output (was the transeval hook disabled?)")
+                      for _ in question.turns)
+    return Conversation(question, turns)
+
+
+try:  # lm-eval is a dependency, but keep the pure helpers importable without it.
+    from lm_eval.api.task import ConfigurableTask
+except ImportError:  # pragma: no cover
+    ConfigurableTask = object
+
+
+class JudgedTask(ConfigurableTask):
+    """An lm-eval task whose documents are (multi-turn) conversations judged by an LLM."""
+
+    def __init__(self, config: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        config = dict(config or {})
+        config.pop("class", None)  # TaskConfig rejects it
+        self._task_name = str(config.get("task"))
+        super().__init__(config=config, **kwargs)
+
+    @property
+    def judge_spec(self) -> JudgeSpec:
+        """The task's judge spec (validated)."""
+        return judge_spec_from_metadata(self._task_name, self.config.metadata or {})
+
+    def download(self, dataset_kwargs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        """Load the bundled (or user-given) questions instead of a hub dataset."""
+        import datasets
+
+        docs = load_docs(self._task_name, self.config.metadata or {})
+        self.dataset = datasets.DatasetDict({"test": datasets.Dataset.from_list(docs)})
+
+    def fewshot_context(self, doc: dict, num_fewshot: int, system_instruction: str | None = None,
+                        apply_chat_template: bool = False, fewshot_as_multiturn: bool = False,
+                        chat_template: Any = None, gen_prefix: str | None = None) -> str:
+        """Return a conversation spec; the multi-turn runner renders each turn with the backend's template."""
+        description = self.config.description or ""
+        system = "\n\n".join(x for x in (system_instruction, description) if x) or None
+        return ConversationSpec(
+            turns=tuple(doc["turns"]), system=system, chat=bool(apply_chat_template),
+            output_format=doc["output_format"], target_tag=doc["target_tag"],
+        ).encode()
+
+
+#: The name task YAMLs written for transeval 0.1 use.
+MultiTurnTask = JudgedTask
+
+
+def process_results(doc: dict[str, Any], results: list[str]) -> dict[str, Any]:
+    """Per-document metric value: only the question id; the judge scores the logged sample after lm-eval."""
+    return {"score": doc["question_id"]}
+
+
+def pending(items: list[Any]) -> None:
+    """lm-eval aggregation placeholder: the judge fills the task's numbers in after generation."""
+    return None

@@ -1,0 +1,169 @@
+"""The judge step of a run: saved answers -> judgments (saved as they arrive) -> scores -> results JSON.
+
+Used by both entry points: the lm-eval hook (after lm-eval returns the answers and they are written to the run
+folder) and ``transeval judge RUN`` (answers read back from the samples files). Records pass explicitly:
+conversations in, :class:`TaskJudging` out.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from transeval.harness.errors import TransevalError
+from transeval.harness.judged import conversation_from_sample, is_judged_doc
+from transeval.harness.records import Conversation, Judgment, TaskScores
+from transeval.harness.stats import summarize
+from transeval.harness.store import (
+    JudgmentLog,
+    finalize_judgments,
+    judgments_path,
+    merge_judgments,
+    write_scores,
+)
+from transeval.judges.config import JudgeSettings
+from transeval.judges.grade import MetricJob, judge
+
+
+@dataclass(frozen=True)
+class TaskJudging:
+    """What judging one task of one run produced.
+
+    Attributes:
+        task: The task.
+        scores: Metric -> aggregate, over the merged judgments (earlier good ones kept).
+        judgments: The merged judgments (best per sample, turn and metric).
+        calls: Judge requests that reached the network this time.
+        failed: Judgments of this round that the judge could not be asked for (transport/auth errors).
+        total: Judgments made this round.
+        kept: Judgments of this round that did not replace a better earlier one.
+    """
+
+    task: str
+    scores: dict[str, TaskScores]
+    judgments: list[Judgment]
+    calls: int
+    failed: int
+    total: int
+    kept: int
+
+
+def conversations_from_samples(samples: Sequence[dict[str, Any]], path: Path | None = None) -> list[Conversation]:
+    """Conversations of a judged task from lm-eval sample records (in memory or read from ``path``).
+
+    Raises:
+        TransevalError: naming the file, line and field of a malformed record.
+    """
+    convs = []
+    for i, rec in enumerate(samples, 1):
+        line = int(rec.get("_line", i)) if isinstance(rec, dict) else i
+        doc = rec.get("doc") if isinstance(rec, dict) else None
+        if not is_judged_doc(doc):
+            raise TransevalError("not a judged-task sample (no doc with judge, turns, question_id)", file=path,
+                                 line=line, field="doc")
+        resps = rec.get("filtered_resps") or []
+        if not resps or not isinstance(resps[0], str):
+            raise TransevalError("no model response in sample", file=path, line=line, field="filtered_resps")
+        try:
+            convs.append(conversation_from_sample(doc, resps[0]))
+        except TransevalError as exc:
+            raise TransevalError(str(exc).split(": ", 1)[-1], file=path, line=line, field=exc.field) from None
+    return convs
+
+
+def _mode(judgments: Sequence[Judgment]) -> tuple[str, tuple[str, ...]]:
+    from transeval.judges.rubric import load_rubric
+
+    for j in judgments:
+        try:
+            r = load_rubric(j.rubric)
+            return r.kind, tuple(a.name for a in r.aspects)
+        except TransevalError:
+            break
+    if any(j.pair is not None for j in judgments):
+        return "pairwise", ()
+    names = next((tuple(j.aspects) for j in judgments if j.aspects), ())
+    return ("aspects", names) if names else ("single", ())
+
+
+def score_metrics(task: str, judge_model: str, judgments: Sequence[Judgment], convs: Sequence[Conversation],
+                  calls: int = 0) -> dict[str, TaskScores]:
+    """Aggregate every metric present in ``judgments``, restricted to the given conversations."""
+    categories = {c.question.question_id: c.question.category for c in convs}
+    out: dict[str, TaskScores] = {}
+    for metric in dict.fromkeys(j.metric for j in judgments):
+        mine = [j for j in judgments if j.metric == metric and j.sample_id in categories]
+        mode, aspects = _mode(mine)
+        models = sorted({j.judge_model for j in mine})
+        out[metric] = summarize(task, ", ".join(models) or judge_model, mine, categories, calls if metric == "score"
+                                else 0, metric=metric, mode=mode, aspect_names=aspects)
+        if mode == "pairwise":
+            out[metric] = _with_lc(out[metric], mine, convs)
+    return out
+
+
+def _with_lc(scores: TaskScores, judgments: Sequence[Judgment], convs: Sequence[Conversation]) -> TaskScores:
+    """Add AlpacaEval 2's length-controlled win rate (Dubois et al. 2024) when there are enough verdicts."""
+    from transeval.harness.winrate import Preference, length_controlled_win_rate
+
+    by_id = {c.question.question_id: c for c in convs}
+    prefs = []
+    for j in judgments:
+        conv = by_id.get(j.sample_id)
+        if j.score is None or j.pair is None or conv is None or j.turn >= len(conv.turns):
+            continue
+        base = conv.question.baselines.get(j.pair.baseline) or ()
+        if j.turn >= len(base):
+            continue
+        prefs.append(Preference(j.sample_id, j.turn, "model", j.pair.baseline, j.score,
+                                len(conv.turns[j.turn].answer or ""), len(base[j.turn] or "")))
+    if len(prefs) < 5 or scores.pairwise is None:
+        return scores
+    lc = length_controlled_win_rate(prefs).get("model")
+    if lc is None:
+        return scores
+    return replace(scores, pairwise=replace(scores.pairwise, lc_win_rate=lc.lc_win_rate))
+
+
+def judge_task(convs: Sequence[Conversation], jobs: Sequence[MetricJob], settings: JudgeSettings,
+               folder: Path | None = None, date_id: str | None = None) -> TaskJudging:
+    """Judge one task's conversations; with a run folder, save each judgment as it arrives and the scores.
+
+    A judgment replaces an earlier one of the same sample, turn and metric only when it is at least as good,
+    so re-judging against a dead endpoint never makes a judged run worse.
+    """
+    if not convs:
+        raise TransevalError("nothing to judge")
+    task = convs[0].question.task
+    if folder is not None and date_id is not None:
+        path = judgments_path(folder, task, date_id)
+        with JudgmentLog(path) as log:
+            outcome = judge(convs, jobs, settings, on_judgment=log.append)
+        merged = finalize_judgments(path)
+    else:
+        outcome = judge(convs, jobs, settings)
+        merged = merge_judgments(outcome.judgments)
+    scores = score_metrics(task, settings.model, merged, convs, outcome.calls)
+    if folder is not None and date_id is not None:
+        write_scores(folder, task, date_id, scores)
+    kept_keys = {j.key: j for j in merged}
+    kept = sum(1 for j in outcome.judgments if kept_keys.get(j.key) is not j and kept_keys.get(j.key) != j)
+    failed = sum(j.error_kind in ("transport", "auth") for j in outcome.judgments)
+    for metric, s in scores.items():
+        mean = "n/a" if s.overall.mean is None else f"{s.overall.mean:.3g}"
+        print(f"transeval: {task}: {metric} {mean} ({s.n_scored}/{s.n_total} scored; judge {s.judge_model}"
+              f"{'; served ' + ', '.join(s.served_models) if s.served_models else ''})", file=sys.stderr)
+    cached = sum(j.cached for j in outcome.judgments)
+    print(f"transeval: {task}: {outcome.calls} API calls ({outcome.attempts} attempts, {cached} judgments cached)",
+          file=sys.stderr)
+    if outcome.truncated:
+        print(f"transeval: {task}: {outcome.truncated} answers longer than {settings.max_answer_chars} characters "
+              "were cut for the judge (TRANSEVAL_JUDGE_MAX_ANSWER_CHARS)", file=sys.stderr)
+    if failed:
+        print(f"transeval: warning: {task}: the judge could not be asked for {failed} judgments"
+              f"{f' ({kept} earlier judgments kept)' if kept else ''}; rerun `transeval judge` to retry them "
+              "(judged turns are cached)", file=sys.stderr)
+    return TaskJudging(task, scores, merged, outcome.calls, failed, len(outcome.judgments), kept)
