@@ -6,6 +6,7 @@ Generation itself is plain ``lm_eval``: the start-up hook makes our tasks availa
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -157,6 +158,21 @@ def main(argv: list[str] | None = None) -> int:
     p_judge.add_argument("--max-unscored-fraction", type=float, default=0.05,
                          help="exit non-zero when more than this share of judgments could not be asked of the "
                               "judge (endpoint down, key rejected); default 0.05")
+    p_cmp = sub.add_parser("compare", help="pairwise win rates of runs (both orders judged; Bradley-Terry for 3+)")
+    p_cmp.add_argument("runs", type=Path)
+    p_cmp.add_argument("--model", action="append", required=True, help="a model as the board names it (repeatable)")
+    p_cmp.add_argument("--baseline", help="compare every --model with this one (else every pair of --model)")
+    p_cmp.add_argument("--task", action="append", help="only this task (repeatable)")
+    p_cmp.add_argument("--rubric", default="pair-v2", help="pairwise rubric (default pair-v2)")
+    p_cmp.add_argument("--judge-model", help="judge model (default: $TRANSEVAL_JUDGE_MODEL or gpt-4)")
+    p_cmp.add_argument("--json", type=Path, help="also write the report as JSON")
+    p_agr = sub.add_parser("agreement", help="agreement of two judgments (or a judgment and human labels)")
+    p_agr.add_argument("a", type=Path, help="judgments JSONL, a run folder, or a labels CSV/JSONL")
+    p_agr.add_argument("b", type=Path)
+    p_agr.add_argument("--metric", default="score", help="which judged metric (default score)")
+    p_agr.add_argument("--leaderboard", action="store_true", help="a and b are leaderboard CSVs: rank correlation")
+    p_agr.add_argument("--column", default="overall", help="leaderboard score column (default overall)")
+    p_agr.add_argument("--json", type=Path, help="also write the report as JSON")
     p_board = sub.add_parser("board", help="open the leaderboard in the browser")
     p_board.add_argument("runs", type=Path)
     p_board.add_argument("--port", type=int)
@@ -193,10 +209,25 @@ def main(argv: list[str] | None = None) -> int:
                       "did the run use --log_samples or --predict_only?)", file=sys.stderr)
                 return 1
             return 0
+        if args.command == "compare":
+            from transeval.harness.compare import compare_runs
+
+            report = compare_runs(args.runs, args.model, args.baseline, set(args.task) if args.task else None,
+                                  args.rubric, args.judge_model)
+            if args.json:
+                args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+            return 0
+        if args.command == "agreement":
+            from transeval.harness.compare import agreement, print_agreement
+
+            result = agreement(args.a, args.b, args.metric, args.leaderboard, args.column)
+            print_agreement(result)
+            if args.json:
+                args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
+            return 0
         if args.command == "board":
             return board(args.runs, args.port, args.headless)
         if args.command == "train":
-            import json
             import logging
 
             logging.basicConfig(level=logging.INFO)
