@@ -27,7 +27,7 @@ from typing import Any
 from transeval.harness.errors import JudgeConfigError, TransevalError
 from transeval.harness.multiturn import ConversationSpec, decode_outputs
 from transeval.harness.paths import resolve_data_file, tasks_dir
-from transeval.harness.records import MODES, Conversation, JudgeSpec, Question, TurnOutput
+from transeval.harness.records import CHECKS, MODES, PENALTIES, Conversation, JudgeSpec, Question, TurnOutput
 
 log = logging.getLogger(__name__)
 
@@ -166,12 +166,21 @@ def judge_spec_from_metadata(task: str, meta: Mapping[str, Any]) -> JudgeSpec:
         overrides["model"] = str(meta["judge_model"])
     if meta.get("baseline"):
         overrides["baseline"] = str(meta["baseline"])
+    if meta.get("wrong_language"):
+        overrides["wrong_language"] = str(meta["wrong_language"])
     try:
         spec = JudgeSpec.from_dict({**dict(raw), **overrides})
     except TypeError as exc:
         raise JudgeConfigError(f"invalid judge spec ({exc})", file=where, field="metadata.judge") from None
     if spec.mode not in MODES:
         raise JudgeConfigError(f"mode must be one of {', '.join(MODES)}", file=where, field="metadata.judge.mode")
+    for check in spec.checks:
+        if check not in CHECKS:
+            raise JudgeConfigError(f"unknown check '{check}' (known: {', '.join(CHECKS)})", file=where,
+                                   field="metadata.judge.checks")
+    if spec.wrong_language is not None and spec.wrong_language not in PENALTIES:
+        raise JudgeConfigError(f"wrong_language must be one of {', '.join(PENALTIES)}",
+                               field="--metadata wrong_language")
     rubrics = available_rubrics()
     names = [(f"metadata.judge.{n}", getattr(spec, n)) for n in
              ("rubric", "rubric_reference", "rubric_multi_turn", "rubric_multi_turn_reference")]

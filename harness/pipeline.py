@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from transeval.harness.checks import LOCAL_JUDGES, PROPORTIONS, derived_judgments, local_judgments
 from transeval.harness.errors import TransevalError
 from transeval.harness.judged import conversation_from_sample, is_judged_doc
 from transeval.harness.records import Conversation, Judgment, TaskScores
@@ -75,11 +76,16 @@ def conversations_from_samples(samples: Sequence[dict[str, Any]], path: Path | N
 
 
 def _mode(judgments: Sequence[Judgment]) -> tuple[str, tuple[str, ...]]:
+    """How a metric aggregates: from its rubric (kind; a 0-1 single scale is a proportion) or its content."""
     from transeval.judges.rubric import load_rubric
 
     for j in judgments:
+        if j.judge_model in LOCAL_JUDGES or j.metric in PROPORTIONS:
+            return "proportion", ()
         try:
             r = load_rubric(j.rubric)
+            if r.kind == "single" and r.scale == (0.0, 1.0):
+                return "proportion", ()
             return r.kind, tuple(a.name for a in r.aspects)
         except TransevalError:
             break
@@ -138,14 +144,24 @@ def judge_task(convs: Sequence[Conversation], jobs: Sequence[MetricJob], setting
     if not convs:
         raise TransevalError("nothing to judge")
     task = convs[0].question.task
+    spec = convs[0].question.judge
     if folder is not None and date_id is not None:
         path = judgments_path(folder, task, date_id)
         with JudgmentLog(path) as log:
             outcome = judge(convs, jobs, settings, on_judgment=log.append)
+            for j in local_judgments(convs, spec):
+                log.append(j)
         merged = finalize_judgments(path)
+        derived = derived_judgments(merged, spec)
+        if derived:
+            with JudgmentLog(path) as log:
+                for j in derived:
+                    log.append(j)
+            merged = finalize_judgments(path)
     else:
         outcome = judge(convs, jobs, settings)
-        merged = merge_judgments(outcome.judgments)
+        merged = merge_judgments([*outcome.judgments, *local_judgments(convs, spec)])
+        merged = merge_judgments([*merged, *derived_judgments(merged, spec)])
     scores = score_metrics(task, settings.model, merged, convs, outcome.calls)
     if folder is not None and date_id is not None:
         write_scores(folder, task, date_id, scores)

@@ -13,6 +13,8 @@ from typing import Any
 JUDGMENT_SCHEMA = 2
 SCORES_VERSION = 2
 MODES = ("single", "aspects", "pairwise")
+CHECKS = ("refusal",)
+PENALTIES = ("zero",)
 #: Why a turn has no score. ``content``: the judge (or the answer) gave nothing to score; ``transport``/``auth``:
 #: the judge could not be asked (a later run may do better; such a judgment never replaces a score).
 ERROR_KINDS = ("content", "transport", "auth")
@@ -35,6 +37,11 @@ class JudgeSpec:
         model: Judge model name, if the run set one (else the environment or the default).
         rubrics: Further rubrics, each scored as its own metric (``fluency``, ``harmlessness``, ...).
         baseline: For ``pairwise``: the name of the baseline whose answers the documents carry.
+        metric: The name the task's own rubric reports under (default ``score``).
+        checks: Judge-free checks to run on every answer besides the language check: ``refusal`` (the
+            multilingual refusal-phrase matcher, reported as ``refusal_rate``).
+        wrong_language: Optional penalty on the task's score for answers not in the expected language:
+            ``zero`` adds ``<metric>_language_penalized`` where such turns score 0 (off by default).
     """
 
     rubric: str
@@ -47,19 +54,23 @@ class JudgeSpec:
     model: str | None = None
     rubrics: tuple[str, ...] = ()
     baseline: str | None = None
+    metric: str = "score"
+    checks: tuple[str, ...] = ()
+    wrong_language: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form, stored in every document so later judging needs no task config."""
         d = asdict(self)
         d["reference_categories"] = list(self.reference_categories)
         d["rubrics"] = list(self.rubrics)
+        d["checks"] = list(self.checks)
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> JudgeSpec:
         """Inverse of :meth:`to_dict` (unknown keys are rejected by the caller)."""
         return cls(**{**d, "reference_categories": tuple(d.get("reference_categories") or ()),
-                      "rubrics": tuple(d.get("rubrics") or ())})
+                      "rubrics": tuple(d.get("rubrics") or ()), "checks": tuple(d.get("checks") or ())})
 
 
 @dataclass(frozen=True)

@@ -120,14 +120,15 @@ def summarize(
     With per-question scales (``max_score``), means are of score / max_score, and ``points``/``max_points``
     hold the benchmark's own totals (an unscored turn counts 0 of its points, as the benchmark counts it).
     Aspects: ``overall`` is the average of the aspect means. Pairwise: ``overall`` is the win rate with ties as
-    half a win (FastChat's "adjusted" rate) with a Wilson interval over judged turns.
+    half a win (FastChat's "adjusted" rate) with a Wilson interval over judged turns. Proportion (0/1 values such
+    as refusal or wrong-language): the share with a Wilson interval.
     """
     judgments = [j for j in judgments if j.metric == metric]
 
     def agg(js: Sequence[Judgment]) -> Estimate:
         if mode == "aspects":
             return aspect_average(js, aspect_names)[0]
-        if mode == "pairwise":
+        if mode in ("pairwise", "proportion"):
             scored = [j.score for j in js if j.score is not None]
             return wilson(float(sum(scored)), len(scored))
         return estimate(_grouped(js))

@@ -50,7 +50,7 @@ def jobs_for(spec: JudgeSpec, extra_rubrics: Sequence[str] = (), own: bool = Tru
     Raises:
         TransevalError: for an unknown rubric, or two rubrics reporting the same metric.
     """
-    jobs = [MetricJob("score", None, spec.baseline)] if own else []
+    jobs = [MetricJob(spec.metric, None, spec.baseline)] if own else []
     for name in dict.fromkeys([*spec.rubrics, *extra_rubrics]):
         rubric = load_rubric(name)
         jobs.append(MetricJob(rubric.metric, name, spec.baseline if rubric.kind == "pairwise" else None))

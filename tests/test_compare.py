@@ -109,13 +109,14 @@ def test_agreement_of_judge_and_human_labels(env, tmp_path, capsys):
     convs = conversations_from_samples(recs)
     res = judge_task(convs, jobs_for(convs[0].question.judge), resolve_settings(), folder, "2026-01-01T00-00-00")
     labels = tmp_path / "human.csv"
-    rows = ["sample_id,turn,score"] + [f"{j.sample_id},{j.turn},{j.score}" for j in res.judgments]
+    mine = [j for j in res.judgments if j.metric == "score"]
+    rows = ["sample_id,turn,score"] + [f"{j.sample_id},{j.turn},{j.score}" for j in mine]
     labels.write_text("\n".join(rows) + "\n", encoding="utf-8")
     judgments = folder / "judgments_thai_mtbench_2026-01-01T00-00-00.jsonl"
     assert main(["agreement", str(judgments), str(labels), "--json", str(tmp_path / "a.json")]) == 0
     rep = json.loads((tmp_path / "a.json").read_text())
     assert rep["kind"] == "scores" and rep["n"] == 12 and rep["exact"] == 1.0 and rep["within_1"] == 1.0
-    shifted = ["sample_id,turn,score"] + [f"{j.sample_id},{j.turn},{min(10, j.score + 1)}" for j in res.judgments]
+    shifted = ["sample_id,turn,score"] + [f"{j.sample_id},{j.turn},{min(10, j.score + 1)}" for j in mine]
     labels.write_text("\n".join(shifted) + "\n", encoding="utf-8")
     assert main(["agreement", str(judgments), str(labels), "--json", str(tmp_path / "a.json")]) == 0
     rep = json.loads((tmp_path / "a.json").read_text())

@@ -50,7 +50,7 @@ def test_hf_run_end_to_end_and_rerun_makes_no_judge_calls(tiny_model, server, ju
         assert turns[0]["raw"] and turns[0]["raw"] in turns[1]["prompt"]
         assert s["doc"]["turns"][1] in turns[1]["prompt"]
         assert turns[1]["prompt"].startswith("<|begin_of_text|><|start_header_id|>user")
-    judgments = read_jsonl(files["judgments"])
+    judgments = [j for j in read_jsonl(files["judgments"]) if j["metric"] == "score"]
     assert len(judgments) == 6 and {j["turn"] for j in judgments} == {0, 1}
     for j in judgments:
         assert j["judge_model"] == "judge-scripted" and j["rubric_version"] == "1"
@@ -60,7 +60,8 @@ def test_hf_run_end_to_end_and_rerun_makes_no_judge_calls(tiny_model, server, ju
     assert calls == len(scored) > 0
     results = json.loads(files["results"].read_text())["results"]["thai_mtbench"]
     scores_file = json.loads(files["scores"].read_text())
-    assert scores_file["version"] == 2 and set(scores_file["metrics"]) == {"score"}
+    assert scores_file["version"] == 2
+    assert set(scores_file["metrics"]) == {"score", "wrong_language_rate", "switching_rate"}
     scores = scores_file["metrics"]["score"]
     assert results["score,none"] == pytest.approx(sum(scored) / len(scored))
     assert results["score,none"] == pytest.approx(scores["overall"]["mean"])
@@ -97,8 +98,11 @@ def test_tcot_judges_only_target_part_and_feeds_english_history(server, judge_en
         assert "คำตอบภาษาไทย" in p
         assert "<EN>" not in p and "<RESPONSE>" not in p and "english answer" not in p
     files = run_files(out)
-    judgments = read_jsonl(files["judgments"])
-    assert all(j["score"] is not None for j in judgments)
+    judgments = [j for j in read_jsonl(files["judgments"]) if j["metric"] == "score"]
+    assert len(judgments) == 4 and all(j["score"] is not None for j in judgments)
+    # the TCoT <TH> part is Thai: the language check agrees
+    lang = [j for j in read_jsonl(files["judgments"]) if j["metric"] == "wrong_language_rate"]
+    assert len(lang) == 4 and all(j["score"] == 0.0 for j in lang)
 
 
 def test_tcot_missing_tag_is_unscored_with_reason(server, judge_env, tmp_path):
@@ -107,7 +111,7 @@ def test_tcot_missing_tag_is_unscored_with_reason(server, judge_env, tmp_path):
                   judge_env, tmp_path)
     assert res.returncode == 0, res.stderr[-3000:]
     judgments = read_jsonl(run_files(tmp_path / "runs")["judgments"])
-    first = next(j for j in judgments if j["turn"] == 0)
+    first = next(j for j in judgments if j["turn"] == 0 and j["metric"] == "score")
     assert first["score"] is None and "missing <TH>" in first["reason"]
     assert server.judge_calls() == 1
 
@@ -131,7 +135,8 @@ def test_predict_only_then_transeval_judge(server, judge_env, tmp_path):
     later = run_cli(["transeval", "judge", str(out)], judge_env, tmp_path)
     assert later.returncode == 0, later.stderr
     files = run_files(out)
-    assert len(read_jsonl(files["judgments"])) == 4 and server.judge_calls() == 4
+    assert len([j for j in read_jsonl(files["judgments"]) if j["metric"] == "score"]) == 4
+    assert server.judge_calls() == 4
     results = json.loads(files["results"].read_text())["results"]["thai_mtbench"]
     assert results["n_total,none"] == 4 and results["score,none"] is not None
     again = run_cli(["transeval", "judge", str(out)], judge_env, tmp_path)

@@ -52,14 +52,15 @@ def test_user_rubric_scores_a_finished_run_without_regenerating(server, judge_en
     again = run_cli(cmd, judge_env, tmp_path)
     assert again.returncode == 0 and server.judge_calls() == 6, "a second run makes 0 calls"
     judgments = [json.loads(x) for x in only(out, "judgments").read_text(encoding="utf-8").splitlines()]
-    assert len(judgments) == 6 and {j["metric"] for j in judgments} == {"fluency"}
+    assert len([j for j in judgments if j["metric"] == "fluency"]) == 6
+    assert {j["metric"] for j in judgments} == {"fluency", "wrong_language_rate", "switching_rate"}
     # the main score later, beside fluency
     main = run_cli(["transeval", "judge", str(out)], judge_env, tmp_path)
     assert main.returncode == 0, main.stderr[-2000:]
     entry = results_of(out, "thai_mtbench")
     assert entry["score,none"] is not None and entry["fluency,none"] is not None
     scores = json.loads(only(out, "scores").read_text(encoding="utf-8"))
-    assert set(scores["metrics"]) == {"score", "fluency"}
+    assert set(scores["metrics"]) == {"score", "fluency", "wrong_language_rate", "switching_rate"}
 
 
 def test_rubrics_at_run_time_in_one_command(server, judge_env, tmp_path):

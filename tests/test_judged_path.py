@@ -71,7 +71,7 @@ def test_aspects_missing_or_out_of_range_is_none_with_reason_others_count(server
         {"explanation": "x", **next(v for k, v in replies.items() if k in prompt)})
     convs = [one_turn(str(i), f"回答{i}", spec) for i in (1, 2, 3)]
     res = judge_task(convs, jobs_for(spec), settings, tmp_path, "2026")
-    by_id = {j.sample_id: j for j in res.judgments}
+    by_id = {j.sample_id: j for j in res.judgments if j.metric == "score"}
     assert by_id["2"].aspects["accuracy"] is None and "outside 0-3" in by_id["2"].aspect_reasons["accuracy"]
     assert by_id["3"].aspects["logical_coherence"] is None
     assert "missing" in by_id["3"].aspect_reasons["logical_coherence"]
@@ -125,7 +125,8 @@ def test_extra_rubric_is_its_own_metric_and_served_model_recorded(server, settin
     spec = JudgeSpec(rubric="mtbench-single-v1", rubrics=("fluency",))
     convs = [one_turn(str(i), f"answer {i}", spec, language="Thai") for i in range(3)]
     res = judge_task(convs, jobs_for(spec), settings, tmp_path, "d1")
-    assert set(res.scores) == {"score", "fluency"} and server.judge_calls() == 6
+    assert set(res.scores) == {"score", "fluency", "wrong_language_rate", "switching_rate"}
+    assert server.judge_calls() == 6
     fluency_prompts = [r for r in server.judge_requests() if "FLUENCY" in r["messages"][-1]["content"]]
     assert len(fluency_prompts) == 3 and all("written in Thai" in r["messages"][-1]["content"]
                                              for r in fluency_prompts)
@@ -133,7 +134,7 @@ def test_extra_rubric_is_its_own_metric_and_served_model_recorded(server, settin
     assert "fluency" in head and "fluency_n_scored" in head
     assert res.scores["fluency"].served_models == ("judge-scripted-2026-01-01",)
     assert all(j.served_model == "judge-scripted-2026-01-01" and j.judge_model == "judge-scripted"
-               for j in read_judgments(tmp_path / "judgments_t_d1.jsonl"))
+               for j in read_judgments(tmp_path / "judgments_t_d1.jsonl") if j.metric in ("score", "fluency"))
 
 
 def test_a_failed_rejudge_never_replaces_a_score(server, settings, tmp_path):
@@ -145,7 +146,8 @@ def test_a_failed_rejudge_never_replaces_a_score(server, settings, tmp_path):
     assert again.failed == 4
     assert [j.score for j in again.judgments] == [j.score for j in first.judgments]
     assert again.scores["score"].overall == first.scores["score"].overall
-    assert len(read_judgments(tmp_path / "judgments_d_d.jsonl" if False else tmp_path / "judgments_t_d.jsonl")) == 4
+    kept = [j for j in read_judgments(tmp_path / "judgments_t_d.jsonl") if j.metric == "score"]
+    assert [j.score for j in kept] == [j.score for j in first.judgments if j.metric == "score"]
     # merge rule: an unscored-for-content judgment replaces a transport failure, a score replaces both
     ok, failed = first.judgments[0], replace(first.judgments[0], score=None, reason="x", error_kind="transport")
     content = replace(failed, error_kind="content")
