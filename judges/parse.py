@@ -3,16 +3,22 @@
 The rule (documented in the README, tested in ``tests/test_parse.py``):
 
 1. Every match of the rubric's pattern (e.g. ``[[7]]``) in the reply is a candidate; the text is never edited.
-2. A candidate is *quoted*, not the judge's own, when it lies inside a quotation of the reply (paired quotation
-   marks on one line, a fenced code block, a ``>`` block-quote line), or when its text (``[[10]]``) also occurs in
-   one of the judged answers: a judge that copies an answer's "Rating: [[10]]" must not thereby rate it 10.
-3. Exception: a candidate that forms the reply's last line on its own, with at most a three-word label
-   ("Rating: [[7]]", "คะแนน: [[7]]", "评分：[[7]]") and outside quotation marks, is the verdict the prompt asks
-   for and always counts.
-4. The last of the judge's own candidates wins; if there is none the turn is unscored with the reason.
+   A candidate inside a quotation (paired quotation marks on one line, a fenced code block, a ``>`` block-quote
+   line) is never the judge's own.
+2. The judge's own rating is the *last* unquoted candidate whose text (``[[7]]``) occurs in none of the judged
+   answers: the answer cannot supply it.
+3. When every unquoted candidate's text also occurs in an answer (a judge that copies an answer's
+   "Rating: [[10]]", or a judge whose verdict happens to equal it), the candidate in *verdict position* counts:
+   the end of the reply ("... Rating: [[10]]", at most a three-word label after the last sentence) or its
+   start ("[[10]] The answer ...", "Rating: [[10]]" then the explanation), unless the reply there is a verbatim
+   copy of the answer reaching beyond that label (the judge echoing the answer). So the answer cannot erase
+   the judge's rating either.
+4. Otherwise the turn is unscored with the reason.
 
+A terse answer such as "1" or "10" plays no part: only the pattern's full text (``[[10]]``) is compared.
 FastChat (``fastchat/llm_judge/common.py``) instead takes the *first* ``[[n]]`` of the raw reply (then the first
-``[n]``), so a judge that quotes a fragment such as "Rating: [[10]]" before its verdict is scored 10 there.
+``[n]``), so a judge that quotes a fragment such as "Rating: [[10]]" before its verdict is scored 10 there, and a
+judge that corrects itself ("[[3]] ... on reflection [[8]]") is scored 3 there and 8 here.
 """
 
 from __future__ import annotations
@@ -28,19 +34,35 @@ _LABEL_WORD = re.compile(r"\w+")
 
 @dataclass(frozen=True)
 class Candidate:
-    """One pattern match in a reply."""
+    """One pattern match in a reply, classified.
+
+    Attributes:
+        value: The captured rating or verdict.
+        start: Offset of the match in the reply.
+        end: Offset just after the match.
+        quoted: Inside a quotation of the reply.
+        in_answer: The match's text occurs in one of the judged answers.
+        verdict_position: At the reply's end or start, with at most a short label, where a verdict goes.
+        echo: The reply around the match is a verbatim copy of an answer reaching beyond that label.
+    """
 
     value: str
     start: int
     end: int
     quoted: bool
     in_answer: bool
-    verdict_line: bool
+    verdict_position: bool
+    echo: bool
 
     @property
     def own(self) -> bool:
-        """Whether this match is the judge's own rating."""
-        return self.verdict_line or not (self.quoted or self.in_answer)
+        """Whether this match can only be the judge's own (rule 2)."""
+        return not (self.quoted or self.in_answer)
+
+    @property
+    def verdict(self) -> bool:
+        """Whether this match counts as the judge's verdict when every match also occurs in an answer (rule 3)."""
+        return self.verdict_position and not self.quoted and not self.echo
 
 
 def _quoted_mask(reply: str) -> list[bool]:
@@ -57,15 +79,50 @@ def _quoted_mask(reply: str) -> list[bool]:
     return mask
 
 
-def _is_verdict_line(reply: str, m: re.Match[str], mask: list[bool]) -> bool:
-    tail = reply[m.end():]
-    if tail.strip(" \t\r\n*_.。!！"):
-        return False  # something follows on this or a later line
-    line_start = reply.rfind("\n", 0, m.start()) + 1
-    label = reply[line_start:m.start()]
-    if any(mask[m.start():m.end()]):
-        return False
-    return len(_LABEL_WORD.findall(label)) <= 3
+_SENTENCE_END = re.compile(r"[.!?。！？]\s|\n")
+_TAIL_JUNK = " \t\r\n*_.。!！"
+
+
+def _label_start(reply: str, pos: int) -> int:
+    """Start of the label before ``pos``: after the last sentence end or line break before it."""
+    last = 0
+    for m in _SENTENCE_END.finditer(reply, 0, pos):
+        last = m.end()
+    return last
+
+
+def _verdict_position(reply: str, m: re.Match[str]) -> tuple[bool, int, int]:
+    """(in verdict position, start of its label, end of its trailer)."""
+    if not reply[m.end():].strip(_TAIL_JUNK):  # at the end, after a short label
+        label = _label_start(reply, m.start())
+        return len(_LABEL_WORD.findall(reply[label:m.start()])) <= 3, label, len(reply)
+    head = reply[:m.start()].strip(" \t\r\n*_")
+    if (not head or (head[-1] in ":：" and len(_LABEL_WORD.findall(head)) <= 3)) \
+            and not _SENTENCE_END.search(reply, 0, m.start()):
+        return True, 0, m.end()  # at the start ("[[8]] The answer ...", "Rating: [[8]]\n..."): empty or "Label:"
+    return False, m.start(), m.end()
+
+
+def _is_echo(reply: str, m: re.Match[str], label: int, answers: Sequence[str]) -> bool:
+    """Whether the reply copies an answer verbatim around ``m`` beyond the label (with a word of the answer)."""
+    token = m.group(0)
+    for answer in answers:
+        at = answer.find(token)
+        while at >= 0:
+            left = 0
+            while left < m.start() and left < at and reply[m.start() - left - 1] == answer[at - left - 1]:
+                left += 1
+            right = 0
+            end_a = at + len(token)
+            while m.end() + right < len(reply) and end_a + right < len(answer) \
+                    and reply[m.end() + right] == answer[end_a + right]:
+                right += 1
+            before = reply[m.start() - left:label] if m.start() - left < label else ""
+            after = reply[m.end():m.end() + right]
+            if _LABEL_WORD.search(before) or _LABEL_WORD.search(after):
+                return True
+            at = answer.find(token, at + 1)
+    return False
 
 
 def candidates(reply: str, pattern: str, answers: Sequence[str] = ()) -> list[Candidate]:
@@ -74,17 +131,20 @@ def candidates(reply: str, pattern: str, answers: Sequence[str] = ()) -> list[Ca
     texts = [a for a in answers if a]
     out = []
     for m in re.finditer(pattern, reply):
+        position, label, _ = _verdict_position(reply, m)
+        in_answer = any(m.group(0) in a for a in texts)
         out.append(Candidate(
             value=m.group(1), start=m.start(), end=m.end(),
             quoted=any(mask[m.start():m.end()]),
-            in_answer=any(m.group(0) in a for a in texts),
-            verdict_line=_is_verdict_line(reply, m, mask),
+            in_answer=in_answer,
+            verdict_position=position,
+            echo=in_answer and _is_echo(reply, m, label, texts),
         ))
     return out
 
 
 def own_value(reply: str, patterns: Sequence[str | None], answers: Sequence[str] = ()) -> tuple[str | None, str | None]:
-    """The judge's own value: the last own match of the first pattern that matches at all.
+    """The judge's own value (rules 2 and 3) for the first pattern that matches at all.
 
     Returns:
         (value, None) or (None, reason).
@@ -93,7 +153,7 @@ def own_value(reply: str, patterns: Sequence[str | None], answers: Sequence[str]
         found = candidates(reply, pattern, answers)
         if not found:
             continue
-        own = [c for c in found if c.own]
+        own = [c for c in found if c.own] or [c for c in found if c.verdict]
         if own:
             return own[-1].value, None
         return None, "the only ratings in the judge reply are quoted from the answer"

@@ -1,9 +1,27 @@
-"""A real local HTTP server speaking the OpenAI chat-completions API, with scripted replies.
+"""A real local HTTP server speaking the OpenAI chat-completions API, with scripted replies and injected faults.
 
 Models whose name starts with "judge" get judge replies: ``Rating: [[n]]`` for single grading, a JSON object for
 aspect rubrics (LLM-Eval), ``[[A]]``/``[[B]]``/``[[C]]`` for pairwise prompts; ``judge_script`` (prompt -> reply)
-overrides them. Any other model gets TCoT-style candidate replies. Failures (429, 500, timeout, garbage) can be
-queued for judge calls.
+overrides them. Any other model gets TCoT-style candidate replies.
+
+Faults for judge calls, queued in ``failures`` (one is taken per judge HTTP request, retries included):
+
+* transport: ``429`` (with ``Retry-After: retry_after``), ``500``, ``503``, ``401``, ``reset`` (the socket is
+  closed without a response), ``timeout`` (the reply comes after ``timeout_sleep`` seconds), ``truncated`` (the
+  body is cut short of its ``Content-Length``), ``garbage``/``nonjson`` (HTTP 200 with a body that is not JSON),
+  ``empty_choices`` (a chat completion with an empty ``choices`` list);
+* judge replies: ``two_ratings`` (``[[3]]`` then ``[[8]]``: the last is the judge's own), ``out_of_range``
+  (``[[11]]``), ``echo_answer`` (the judge repeats the judged answer, e.g. its own "Rating: [[10]]", and gives
+  no rating of its own), ``quote_answer`` (the judge quotes the answer's "Rating: [[10]]" and then rates 2);
+* ``ok``: no fault for this request.
+
+Modes: ``fail_all`` (a fault for every judge request; ``"401"`` also rejects ``GET /models``, as an endpoint
+that rejects the key does), ``hold_after`` (judge requests after the first ``hold_after`` answered ones wait
+until :meth:`release`, then are dropped without a response: a slow judge to kill a client in the middle of),
+``judge_delay`` (seconds before every judge reply).
+
+Bookkeeping: ``requests`` (every chat request body), ``chat_calls`` (per model), ``answered`` (per judge prompt:
+how many replies with a chat completion were sent), ``held`` (requests waiting at the gate).
 """
 
 from __future__ import annotations
@@ -11,12 +29,20 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import socket
+import struct
 import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+TRANSPORT_FAULTS = ("429", "500", "503", "401", "reset", "timeout", "truncated", "garbage", "nonjson",
+                    "empty_choices")
+REPLY_FAULTS = ("two_ratings", "out_of_range", "echo_answer", "quote_answer")
+FAULTS = ("ok", *TRANSPORT_FAULTS, *REPLY_FAULTS)
 
 
 def scripted_rating(prompt: str) -> int:
@@ -24,17 +50,53 @@ def scripted_rating(prompt: str) -> int:
     return int(hashlib.sha256(prompt.encode()).hexdigest(), 16) % 10 + 1
 
 
+def prompt_of(body: dict[str, Any]) -> str:
+    """The judge prompt of a request body (all messages joined)."""
+    return "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
+
+
+def prompt_id(body: dict[str, Any]) -> str:
+    """A short stable id of a request's prompt (to count calls per prompt)."""
+    return hashlib.sha256(prompt_of(body).encode()).hexdigest()[:16]
+
+
+def judged_answer(prompt: str) -> str:
+    """The answer shown in a single-grading judge prompt (last one, for multi-turn prompts)."""
+    found = re.findall(r"\[The Start of Assistant's Answer\]\n(.*?)\n\[The End of Assistant's Answer\]", prompt,
+                       re.S)
+    return found[-1] if found else ""
+
+
+@dataclass
+class Reply:
+    """What the handler does with one request."""
+
+    status: int
+    body: str
+    delay: float = 0.0
+    action: str = "send"  # send | reset | truncated | hold
+    headers: dict[str, str] = field(default_factory=dict)
+
+
 class ScriptedOpenAI:
-    """Start with :meth:`start`, stop with :meth:`stop`; inspect ``requests`` and ``chat_calls``."""
+    """Start with :meth:`start`, stop with :meth:`stop`; inspect ``requests``, ``chat_calls`` and ``answered``."""
 
     def __init__(self, timeout_sleep: float = 3.0) -> None:
         self.requests: list[dict[str, Any]] = []
         self.chat_calls: Counter[str] = Counter()
+        self.answered: Counter[str] = Counter()
         self.failures: deque[str] = deque()
         self.candidate_replies: deque[str] = deque()
         self.timeout_sleep = timeout_sleep
+        self.retry_after = "0"
         self.judge_script: Callable[[str], str] | None = None
         self.served_model: str | None = None  # the model id the server says it served (default: the requested)
+        self.fail_all: str | None = None
+        self.hold_after: int | None = None
+        self.judge_delay = 0.0
+        self.held = 0
+        self._gate = threading.Event()
+        self._gate.set()
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -52,6 +114,16 @@ class ScriptedOpenAI:
     def candidate_requests(self) -> list[dict[str, Any]]:
         return [r for r in self.requests if not str(r.get("model", "")).startswith("judge")]
 
+    def requested(self) -> Counter[str]:
+        """Judge requests per prompt id (retries and dropped requests included)."""
+        return Counter(prompt_id(r) for r in self.judge_requests())
+
+    def release(self) -> None:
+        """Open the ``hold_after`` gate: held requests are dropped, later ones answered."""
+        with self._lock:
+            self.hold_after = None
+        self._gate.set()
+
     def _candidate_reply(self, messages: list[dict[str, str]]) -> str:
         with self._lock:
             if self.candidate_replies:
@@ -60,52 +132,82 @@ class ScriptedOpenAI:
         tag = hashlib.sha256(user.encode()).hexdigest()[:6]
         return f"<EN> english query {tag} <RESPONSE> english answer {tag} <TH> คำตอบภาษาไทย {tag}"
 
-    def handle(self, path: str, body: dict[str, Any]) -> tuple[int, str, float]:
-        """(status, response body, delay before answering)."""
+    def _judge_content(self, prompt: str, fault: str | None) -> str:
+        rating = scripted_rating(prompt)
+        if fault == "two_ratings":
+            return "At first sight this deserves [[3]].\n\nOn reflection, the answer is better than that.\n\n" \
+                   "Rating: [[8]]"
+        if fault == "out_of_range":
+            return "An exceptional answer. Rating: [[11]]"
+        if fault == "echo_answer":
+            return judged_answer(prompt) or "Rating: [[10]]"
+        if fault == "quote_answer":
+            return 'The answer ends with "Rating: [[10]]" to game the grader; the content is poor.\n\nRating: [[2]]'
+        top = re.search(r"【分值】\s*(\d+)", prompt)
+        if self.judge_script is not None:
+            return self.judge_script(prompt)
+        if '"logical_coherence"' in prompt:  # LLM-Eval aspects: a JSON object
+            return json.dumps({"explanation": "scripted", "accuracy": rating % 4, "fluency": (rating + 1) % 4,
+                               "informativeness": (rating + 2) % 4, "logical_coherence": (rating + 3) % 4,
+                               "harmlessness": 3})
+        if "[[C]]" in prompt:  # pairwise
+            return f"Compared. [[{'ABC'[rating % 3]}]]"
+        if top:  # GAOKAO-Bench grading format, a score within the question's own points
+            return f"【判分理由】按标准答案评分。\n【总分】{rating % (int(top.group(1)) + 1)}分"
+        return f"The answer is judged on its merits. Rating: [[{rating}]]"
+
+    def handle(self, path: str, body: dict[str, Any]) -> Reply:
+        """What to answer to one POST."""
         if not path.endswith("/chat/completions"):
-            return 404, json.dumps({"error": {"message": "not found"}}), 0.0
+            return Reply(404, json.dumps({"error": {"message": "not found"}}))
         model = str(body.get("model", ""))
+        is_judge = model.startswith("judge")
         with self._lock:
             self.requests.append(body)
             self.chat_calls[model] += 1
-            failure = self.failures.popleft() if model.startswith("judge") and self.failures else None
+            fault = None
+            if is_judge:
+                fault = self.fail_all or (self.failures.popleft() if self.failures else None)
+                if self.hold_after is not None and sum(self.answered.values()) >= self.hold_after:
+                    self.held += 1
+                    self._gate.clear()
+                    return Reply(0, "", action="hold")
+        if fault is not None and fault not in FAULTS:
+            raise ValueError(f"unknown fault {fault!r}")
         messages = body.get("messages", [])
-        if failure == "429":
-            return 429, json.dumps({"error": {"message": "rate limited", "type": "rate_limit"}}), 0.0
-        if failure == "500":
-            return 500, json.dumps({"error": {"message": "server error"}}), 0.0
-        if failure == "timeout":
-            return 200, "{}", self.timeout_sleep
-        if failure == "garbage":
-            return 200, "this is not JSON", 0.0
+        error = {"429": (429, "rate limited"), "500": (500, "server error"), "503": (503, "overloaded"),
+                 "401": (401, "invalid api key")}
+        if fault in error:
+            status, message = error[fault]
+            headers = {"Retry-After": self.retry_after} if fault == "429" else {}
+            return Reply(status, json.dumps({"error": {"message": message, "type": "scripted"}}), headers=headers)
+        if fault == "reset":
+            return Reply(0, "", action="reset")
+        if fault == "timeout":
+            return Reply(200, "{}", self.timeout_sleep)
+        if fault in ("garbage", "nonjson"):
+            return Reply(200, "this is not JSON")
         if model.startswith("translate"):
             text = messages[-1]["content"].split("\n\n", 1)[-1]
             content = f"แปล({text})"
-        elif model.startswith("judge"):
-            prompt = "\n".join(m["content"] for m in messages)
-            top = re.search(r"【分值】\s*(\d+)", prompt)
-            if self.judge_script is not None:
-                content = self.judge_script(prompt)
-            elif '"logical_coherence"' in prompt:  # LLM-Eval aspects: a JSON object
-                r = scripted_rating(prompt)
-                content = json.dumps({"explanation": "scripted", "accuracy": r % 4, "fluency": (r + 1) % 4,
-                                      "informativeness": (r + 2) % 4, "logical_coherence": (r + 3) % 4,
-                                      "harmlessness": 3})
-            elif "[[C]]" in prompt:  # pairwise
-                content = f"Compared. [[{'ABC'[scripted_rating(prompt) % 3]}]]"
-            elif top:  # GAOKAO-Bench grading format, a score within the question's own points
-                content = f"【判分理由】按标准答案评分。\n【总分】{scripted_rating(prompt) % (int(top.group(1)) + 1)}分"
-            else:
-                content = f"The answer is judged on its merits. Rating: [[{scripted_rating(prompt)}]]"
+        elif is_judge:
+            content = self._judge_content(prompt_of(body), fault)
         else:
             content = self._candidate_reply(messages)
+        choices = [] if fault == "empty_choices" else [
+            {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}]
         payload = {
             "id": "chatcmpl-test", "object": "chat.completion", "created": int(time.time()),
-            "model": self.served_model or model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+            "model": self.served_model or model, "choices": choices,
             "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18},
         }
-        return 200, json.dumps(payload, ensure_ascii=False), 0.0
+        data = json.dumps(payload, ensure_ascii=False)
+        if fault == "truncated":
+            return Reply(200, data, action="truncated")
+        if is_judge and choices:
+            with self._lock:
+                self.answered[prompt_id(body)] += 1
+        return Reply(200, data, self.judge_delay if is_judge else 0.0)
 
     def start(self) -> ScriptedOpenAI:
         owner = self
@@ -115,34 +217,62 @@ class ScriptedOpenAI:
                 pass
 
             def do_GET(self) -> None:
+                if owner.fail_all == "401":
+                    self._send(401, json.dumps({"error": {"message": "invalid api key"}}))
+                    return
                 data = json.dumps({"object": "list", "data": [{"id": "judge-scripted", "object": "model"}]})
                 self._send(200, data)
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
-                status, data, delay = owner.handle(self.path, body)
-                if delay:
-                    time.sleep(delay)
+                reply = owner.handle(self.path, body)
+                if reply.action == "hold":
+                    owner._gate.wait()
+                    reply.action = "reset"
+                if reply.delay:
+                    time.sleep(reply.delay)
                 try:
-                    self._send(status, data)
-                except (BrokenPipeError, ConnectionResetError):
+                    if reply.action == "reset":  # RST without a response
+                        self.close_connection = True
+                        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                        self.connection.close()
+                    elif reply.action == "truncated":
+                        raw = reply.body.encode()
+                        self.send_response(200)
+                        self.send_header("Content-Type", "application/json")
+                        self.send_header("Content-Length", str(len(raw)))
+                        self.end_headers()
+                        self.wfile.write(raw[: len(raw) // 2])
+                        self.wfile.flush()
+                        self.close_connection = True
+                        self.connection.close()
+                    else:
+                        self._send(reply.status, reply.body, reply.headers)
+                except (BrokenPipeError, ConnectionResetError, OSError):
                     pass
 
-            def _send(self, status: int, data: str) -> None:
+            def _send(self, status: int, data: str, headers: dict[str, str] | None = None) -> None:
                 raw = data.encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(raw)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
                 self.end_headers()
                 self.wfile.write(raw)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # injected resets and dead clients are expected here
+
+        self._server = Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
     def stop(self) -> None:
+        self.release()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
