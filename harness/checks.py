@@ -23,6 +23,8 @@ from transeval.harness.records import Conversation, JudgeSpec, Judgment
 LANGUAGE_JUDGE = "langid:py3langid"
 REFUSAL_JUDGE = "refusal-phrases"
 LOCAL_JUDGES = (LANGUAGE_JUDGE, REFUSAL_JUDGE)
+#: Languages with a refusal-phrase list (judges/refusal_phrases/<code>.txt).
+PHRASE_LANGUAGES = ("en", "th", "zh")
 #: Metrics that are proportions of answers (Wilson intervals).
 PROPORTIONS = ("wrong_language_rate", "switching_rate", "refusal_rate", "refusal_agreement")
 
@@ -33,6 +35,14 @@ def _judgment(conv: Conversation, turn: int, metric: str, judge: str, score: flo
     return Judgment(task=q.task, sample_id=q.question_id, turn=turn, score=score, reason=reason, judge_model=judge,
                     rubric=judge, rubric_version="1", explanation=explanation, cache_key=None, metric=metric,
                     error_kind="content" if score is None else None)
+
+
+def _has_phrases(language: str) -> bool:
+    from transeval.harness.langid import LANGUAGES
+
+    info = LANGUAGES.get(language)
+    code = info.code if info is not None else language
+    return code in PHRASE_LANGUAGES
 
 
 def local_judgments(convs: Sequence[Conversation], spec: JudgeSpec) -> list[Judgment]:
@@ -65,7 +75,11 @@ def local_judgments(convs: Sequence[Conversation], spec: JudgeSpec) -> list[Judg
                 reason = f"language check: {exc}"
                 out.append(_judgment(conv, turn, "wrong_language_rate", LANGUAGE_JUDGE, None, reason, ""))
                 out.append(_judgment(conv, turn, "switching_rate", LANGUAGE_JUDGE, None, reason, ""))
-            if "refusal" in spec.checks:
+            if "refusal" in spec.checks and not _has_phrases(conv.question.language):
+                out.append(_judgment(conv, turn, "refusal_rate", REFUSAL_JUDGE, None,
+                                     f"no refusal-phrase list for {conv.question.language} (see refusal_rate_judge)",
+                                     ""))
+            elif "refusal" in spec.checks:
                 m = is_refusal(answer)
                 out.append(_judgment(conv, turn, "refusal_rate", REFUSAL_JUDGE, float(m.refused), None,
                                      f"matched {m.language}: {m.phrase!r}" + (" (partial)" if m.partial else "")

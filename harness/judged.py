@@ -36,11 +36,12 @@ METADATA_KEYS = {
     "version", "data_file", "source", "turns_field", "prompt_field", "id_field", "category_field",
     "english_field", "reference_field", "language", "target_tag", "output_format", "judge", "judge_model",
     "rubrics", "loader", "baseline", "baseline_files", "baseline_match", "data_dir", "keywords",
-    "wrong_language",
+    "wrong_language", "data_key", "column", "advbench_th_file", "advbench_zh_file",
 }
 #: ``--metadata`` keys a user may set on the command line (misspellings of these are caught).
 USER_METADATA_KEYS = ("data_file", "output_format", "judge_model", "rubrics", "baseline", "judge", "language",
-                      "wrong_language", "turns_field", "ppl_en_path", "ppl_zh_path")
+                      "wrong_language", "turns_field", "ppl_en_path", "ppl_zh_path", "advbench_th_file",
+                      "advbench_zh_file")
 _OPTIONAL_LISTS = ("turns_en", "reference", "reference_gpt4")
 
 

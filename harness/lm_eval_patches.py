@@ -198,8 +198,12 @@ def judge_results(results: dict[str, Any], tasks: list[str], tracker: Any) -> No
         spec = convs[0].question.judge
         outcome = judge_task(convs, jobs_for(spec), resolve_settings(spec.model), folder, date_id)
         entry = results.setdefault("results", {}).setdefault(task, {"alias": task})
-        entry.update(headline_entry(outcome.scores))
+        filled = headline_entry(outcome.scores)
+        if "score,none" not in filled:  # the template's placeholder, for tasks whose own metric has another name
+            entry.pop("score,none", None)
+        entry.update(filled)
         entry.pop("score_stderr,none", None)
+        entry["language"] = convs[0].question.language
         hib = results.setdefault("higher_is_better", {}).setdefault(task, {})
         for name in headline_entry(outcome.scores):
             hib.setdefault(name.split(",")[0], True)

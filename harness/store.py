@@ -190,7 +190,10 @@ def merge_into_results(results_path: Path, task: str, scores: Mapping[str, TaskS
     """Put the headline numbers into lm-eval's results JSON (after a deferred ``transeval judge``)."""
     data = _read_json(results_path)
     entry = data.setdefault("results", {}).setdefault(task, {"alias": task})
-    entry.update(headline_entry(scores))
+    filled = headline_entry(scores)
+    if "score,none" not in filled and entry.get("score,none") is None:
+        entry.pop("score,none", None)
+    entry.update(filled)
     _atomic_write(results_path, json.dumps(data, indent=2, ensure_ascii=False))
 
 
