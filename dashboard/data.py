@@ -1,118 +1,205 @@
-"""Pure data functions of the leaderboard: run folders -> DataFrames. No ``st.*`` here."""
+"""Pure data functions of the leaderboard: a runs folder -> a :class:`Board` of DataFrames. No ``st.*`` here.
+
+Loading never stops at a bad file: a results file that is not UTF-8 or not JSON, a broken scores or samples
+file, or a task with nothing the board can show becomes a :class:`Problem` naming the file, and every other
+run still shows.
+
+Intervals: proportions (accuracy, refusal and win rates) get the Wilson score interval (Wilson 1927,
+"Probable inference, the law of succession, and statistical inference", JASA 22:209), which stays inside
+[0, 1] and does not collapse to a point at 0/n or n/n; judge scores keep the cluster bootstrap interval the
+judge step stored (:mod:`transeval.harness.stats`).
+"""
 
 from __future__ import annotations
 
 import json
 import math
+import re
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from transeval.harness.store import Run, find_runs, read_jsonl, read_judgments, read_scores
+from transeval.harness.errors import TransevalError
+from transeval.harness.records import TaskScores
+from transeval.harness.stats import wilson
+from transeval.harness.store import Run, read_scores
 
-#: The metric shown for a task lm-eval scores itself, in order of preference (else its first metric).
-PREFERRED_METRICS = ("score_rate", "acc", "exact_match", "word_perplexity", "byte_perplexity")
-BOUNDED_METRICS = {"acc", "acc_norm", "exact_match", "score_rate"}
-LEADERBOARD_COLUMNS = [
-    "model", "task", "metric", "score", "ci_low", "ci_high", "chance", "n_scored", "n_total", "turn1", "turn2",
-    "judge", "date", "run",
+#: The headline metric of a task lm-eval scores itself, in order of preference (else its first metric).
+PREFERRED_METRICS = ("score_rate", "acc", "exact_match", "refusal_rate", "word_perplexity", "byte_perplexity")
+#: Metrics that are proportions of n samples (Wilson interval, shown as percentages).
+PROPORTIONS = {"acc", "acc_norm", "exact_match", "score_rate", "refusal_rate", "refusal_rate_judge",
+               "wrong_language_rate", "switching_rate", "win_rate"}
+LOWER_IS_BETTER = ("perplexity", "wrong_language_rate", "switching_rate")
+NOT_JUDGED = "not judged yet — `transeval judge RUN`"
+DEMO_JUDGE_NOTE = "demo judge (gemma-3-270m): checks the pipeline, not quality"
+ROW_COLUMNS = [
+    "model", "alias", "task", "suite", "language", "metric", "headline", "score", "ci_low", "ci_high", "n_scored",
+    "n_total", "judge", "rubric", "status", "partial", "chance", "date", "run", "kind",
 ]
+#: Language of a task when its documents do not say (prefix match on the task name).
+TASK_LANGUAGES = (("thai_", "Thai"), ("mtbench_en", "English"), ("alpaca_eval_th", "Thai"), ("ceval", "Chinese"),
+                  ("gaokao", "Chinese"), ("agieval", "Chinese"), ("llm_eval", "Chinese"), ("advbench", "English"),
+                  ("perplexity_zh", "Chinese"), ("perplexity_en", "English"), ("mmlu", "English"))
+_SKIP_SUFFIXES = ("_stderr", "_ci_low", "_ci_high", "_n_scored", "_n_total", "_wins", "_ties", "_losses")
+_SKIP_METRICS = {"n_scored", "n_total", "points", "max_points", "alias"}
 
 
 @dataclass(frozen=True)
-class TurnView:
-    """One turn of one sample as shown on the board (all text shown as plain text)."""
+class Problem:
+    """A file the board could not use, and why (shown on the page as text)."""
 
-    question: str
-    answer: str | None
-    raw: str
-    prompt: str
-    score: float | None
-    reason: str | None
-    explanation: str
-    note: str | None
+    file: str
+    message: str
 
 
 @dataclass(frozen=True)
-class SampleView:
-    """One question with the model's turns and the judge's verdicts."""
+class Board:
+    """Everything the pages show, loaded once per change of the runs folder.
 
-    question_id: str
-    category: str
-    turns: tuple[TurnView, ...]
+    Attributes:
+        root: The runs folder (fixed when the board starts).
+        runs: The readable runs, newest first.
+        rows: One row per (run, task, metric); columns :data:`ROW_COLUMNS`.
+        problems: Files that could not be used.
+        comparisons: Pairwise comparisons between runs, one row per (A, B, task).
+    """
 
-    @property
-    def mean_score(self) -> float | None:
-        """Mean of the scored turns (None if none is scored)."""
-        scores = [t.score for t in self.turns if t.score is not None]
-        return sum(scores) / len(scores) if scores else None
+    root: Path
+    runs: tuple[Run, ...]
+    rows: pd.DataFrame
+    problems: tuple[Problem, ...]
+    comparisons: pd.DataFrame
 
 
-def _num(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not math.isnan(float(value)) else None
-
-
-def _lm_eval_row(run: Run, task: str) -> dict[str, Any] | None:
-    """A row for a task lm-eval scored itself (first numeric metric, CI from its stderr)."""
-    res = (run.results.get("results") or {}).get(task) or {}
-    keys = [k for k, v in res.items() if "," in k and "_stderr" not in k and "_ci_" not in k
-            and not k.startswith("bypass") and _num(v) is not None]
-    if not keys:
+def num(value: Any) -> float | None:
+    """A finite float, or None (strings, booleans, NaN and infinities are not numbers here)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    key = next((k for m in PREFERRED_METRICS for k in keys if k.split(",")[0] == m), keys[0])
-    metric, flt = key.split(",", 1)
-    v = float(res[key])
-    lo, hi = _num(res.get(f"{metric}_ci_low,{flt}")), _num(res.get(f"{metric}_ci_high,{flt}"))
-    se = _num(res.get(f"{metric}_stderr,{flt}"))
-    if lo is None and se is not None:
-        lo, hi = v - 1.96 * se, v + 1.96 * se
-        if metric in BOUNDED_METRICS:  # a normal-approximation interval must not leave [0, 1]
-            lo, hi = max(0.0, lo), min(1.0, hi)
-    n_samples = run.results.get("n-samples") or {}
-    leaves = leaf_tasks(run, task)
-    n = sum(int((n_samples.get(leaf) or {}).get("effective") or 0) for leaf in leaves) or None
-    results = run.results.get("results") or {}
-    points = [(_num(results.get(x, {}).get(f"points,{flt}")), _num(results.get(x, {}).get(f"max_points,{flt}")))
-              for x in leaves]
-    if len(leaves) > 1 and points and all(p is not None and m for p, m in points):
-        # GAOKAO-Bench's total scoring rate: points over points possible, summed over its files.
-        v = sum(p for p, _ in points if p is not None) / sum(m for _, m in points if m)
-        metric, lo, hi = "score_rate (points)", None, None
-    return {"metric": metric, "score": v, "ci_low": lo, "ci_high": hi, "n_scored": n, "n_total": n}
+    f = float(value)
+    return f if math.isfinite(f) else None
 
 
-def display_model(name: str) -> str:
-    """A short model label: the last two parts of a local path, else the name as given."""
-    if "/" in name and ("=" not in name):
-        parts = [p for p in name.rstrip("/").split("/") if p]
-        return "/".join(parts[-2:]) if parts[-1].startswith(("checkpoint", "step")) else parts[-1]
-    return name
+def is_proportion(metric: str) -> bool:
+    """Whether a metric is a share of samples (``score/turn1`` style sub-metrics use their base name)."""
+    return metric.split("/")[0] in PROPORTIONS
+
+
+def fmt(value: Any, metric: str = "") -> str:
+    """One rounding rule for the whole board: proportions as percentages with 1 decimal, the rest 2 decimals."""
+    v = num(value)
+    if v is None:
+        return "–"
+    return f"{100 * v:.1f}%" if is_proportion(metric) else f"{v:.2f}"
+
+
+def fmt_ci(low: Any, high: Any, metric: str = "") -> str:
+    """``[low, high]`` with :func:`fmt`, or ``–`` when there is no interval."""
+    if num(low) is None or num(high) is None:
+        return "–"
+    return f"[{fmt(low, metric)}, {fmt(high, metric)}]"
+
+
+def model_name(run: Run) -> str:
+    """The model's full name or path: ``pretrained=``/``model=`` of lm-eval's model_args, else as recorded."""
+    config = run.results.get("config") or {}
+    args = config.get("model_args")
+    if isinstance(args, dict):
+        args = ",".join(f"{k}={v}" for k, v in args.items())
+    if isinstance(args, str) and "=" in args:
+        parts = dict(p.split("=", 1) for p in args.split(",") if "=" in p)
+        for key in ("pretrained", "model", "path", "engine"):
+            if parts.get(key):
+                return str(parts[key])
+    return run.model
+
+
+def aliases(names: Iterable[str]) -> dict[str, str]:
+    """A short, unambiguous display alias per full model name: the shortest unique tail of its path.
+
+    ``/x/recipe1/stage3/merged`` and ``/x/recipe2/stage3/merged`` become ``recipe1/stage3/merged`` and
+    ``recipe2/stage3/merged``; ``org-a/m`` and ``org-b/m`` stay apart.
+    """
+    names = sorted(set(names))
+    parts = {n: [p for p in n.rstrip("/").split("/") if p] or [n] for n in names}
+    out: dict[str, str] = {}
+    for n in names:
+        for k in range(1, len(parts[n]) + 1):
+            tail = "/".join(parts[n][-k:])
+            if all("/".join(parts[o][-k:]) != tail for o in names if o != n):
+                out[n] = tail
+                break
+        else:
+            out[n] = n
+    return out
+
+
+def _read_json_file(path: Path) -> Any:
+    """Parse a JSON file, raising :class:`TransevalError` naming the file for bad bytes or bad JSON."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise TransevalError(f"cannot be read ({exc.strerror})", file=path) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise TransevalError(f"not valid UTF-8 (byte {exc.start})", file=path) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise TransevalError(f"not valid JSON ({exc.msg})", file=path, line=exc.lineno) from None
+    except RecursionError:
+        raise TransevalError("JSON nested too deeply", file=path) from None
+
+
+def _problem(root: Path, exc: Exception, fallback: Path) -> Problem:
+    """A :class:`Problem` with the file shown relative to the runs folder (no server paths)."""
+    file = Path(getattr(exc, "file", None) or fallback)
+    try:
+        shown = str(file.resolve().relative_to(root.resolve()))
+    except ValueError:
+        shown = file.name
+    message = str(exc)
+    if isinstance(exc, TransevalError):
+        if exc.file or exc.field:  # drop the "file:line field 'x': " prefix; the file is shown on its own
+            message = message.split(": ", 1)[-1]
+        message += f" (line {exc.line})" if exc.line else ""
+        message += f" (field {exc.field})" if exc.field else ""
+    return Problem(shown, message)
+
+
+def scan(root: Path) -> tuple[list[Run], list[Problem]]:
+    """Every readable lm-eval run under ``root`` (newest first) and a problem for every unreadable one."""
+    runs: list[Run] = []
+    problems: list[Problem] = []
+    if not root.is_dir():
+        return [], [Problem(root.name or str(root), "no such folder")]
+    for path in sorted(root.rglob("results_*.json")):
+        if "comparisons" in path.relative_to(root).parts[:1]:
+            continue
+        try:
+            data = _read_json_file(path)
+        except TransevalError as exc:
+            problems.append(_problem(root, exc, path))
+            continue
+        if not isinstance(data, dict) or not isinstance(data.get("results"), dict):
+            problems.append(_problem(root, TransevalError("not an lm-eval results file (no 'results')"), path))
+            continue
+        date_id = path.stem[len("results_"):]
+        config = data.get("config") or {}
+        model = str(data.get("model_name") or config.get("model_args") or config.get("model") or path.parent.name)
+        tasks = tuple(sorted((data.get("configs") or data["results"]).keys()))
+        runs.append(Run(path, date_id, model, tasks, data))
+    return sorted(runs, key=lambda r: r.date_id, reverse=True), problems
 
 
 def children(run: Run) -> dict[str, list[str]]:
     """Group -> member task/group names, as lm-eval recorded them."""
-    return {k: list(v) for k, v in (run.results.get("group_subtasks") or {}).items()}
-
-
-def top_level(run: Run) -> list[str]:
-    """The leaderboard rows of a run: tasks and groups not inside another group.
-
-    A group without aggregate numbers of its own (a paper suite such as ``llama_beyond_english``, which mixes
-    accuracy and perplexity) is replaced by its members.
-    """
-    kids = children(run)
-    nested = {c for members in kids.values() for c in members}
-    results = run.results.get("results") or {}
-    names = list(results.keys()) or list(run.tasks)
-
-    def expand(name: str) -> list[str]:
-        has_numbers = any(_num(v) is not None for k, v in (results.get(name) or {}).items() if "," in k)
-        if name in kids and not has_numbers and not run.scores_path(name).exists():
-            return [x for k in kids[name] for x in expand(k)]
-        return [name]
-
-    return [x for t in names if t not in nested for x in expand(t)]
+    groups = run.results.get("group_subtasks") or {}
+    return {str(k): [str(x) for x in v] for k, v in groups.items() if isinstance(v, list)}
 
 
 def leaf_tasks(run: Run, name: str) -> list[str]:
@@ -121,6 +208,75 @@ def leaf_tasks(run: Run, name: str) -> list[str]:
     if not kids:
         return [name]
     return [leaf for k in kids for leaf in leaf_tasks(run, k)]
+
+
+def _has_numbers(run: Run, name: str) -> bool:
+    res = (run.results.get("results") or {}).get(name) or {}
+    return isinstance(res, dict) and any(num(v) is not None for k, v in res.items() if "," in k)
+
+
+def top_level(run: Run) -> list[tuple[str, str]]:
+    """(suite, task) rows of a run: tasks and groups not inside another group.
+
+    A group without numbers of its own (a paper suite such as ``llama_beyond_english``, which mixes accuracy and
+    perplexity) is expanded to its members, which carry the suite's name.
+    """
+    kids = children(run)
+    nested = {c for members in kids.values() for c in members}
+    results = run.results.get("results") or {}
+    names = list(results.keys()) or list(run.tasks)
+
+    def expand(name: str, suite: str) -> list[tuple[str, str]]:
+        if name in kids and not _has_numbers(run, name) and not run.scores_path(name).exists():
+            return [x for k in kids[name] for x in expand(k, suite or name)]
+        return [(suite, name)]
+
+    return [x for t in names if t not in nested for x in expand(t, "")]
+
+
+@lru_cache(maxsize=4096)
+def _first_doc(path: Path, mtime: int) -> dict[str, Any]:
+    """The ``doc`` of the first sample line of a samples file ({} when missing or unreadable)."""
+    try:
+        with path.open("rb") as fh:
+            line = fh.readline()
+        rec = json.loads(line.decode("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    doc = rec.get("doc") if isinstance(rec, dict) else None
+    return doc if isinstance(doc, dict) else {}
+
+
+def first_doc(run: Run, task: str) -> dict[str, Any]:
+    """The first logged document of a task (cached per file version)."""
+    path = run.samples_path(task)
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        return {}
+    return _first_doc(path, mtime)
+
+
+def is_judged_task(run: Run, task: str) -> bool:
+    """Whether a task's documents are judged conversations (or it already has a scores file)."""
+    if run.scores_path(task).exists():
+        return True
+    doc = first_doc(run, task)
+    return "judge" in doc and "turns" in doc and "question_id" in doc
+
+
+def task_language(run: Run, task: str) -> str:
+    """The language a task's answers must be in: its documents' ``language``, else by its name."""
+    lang = first_doc(run, task).get("language")
+    if isinstance(lang, str) and lang.strip():
+        return lang.strip()
+    for prefix, language in TASK_LANGUAGES:
+        if task.startswith(prefix):
+            return language
+    for suffix, language in (("_th", "Thai"), ("_zh", "Chinese"), ("_en", "English")):
+        if task.endswith(suffix):
+            return language
+    return "?"
 
 
 def chance_level(run: Run, name: str) -> float | None:
@@ -133,145 +289,298 @@ def chance_level(run: Run, name: str) -> float | None:
         if cfg.get("output_type") != "multiple_choice":
             return None
         choices = cfg.get("doc_to_choice")
-        if isinstance(choices, list) and choices:
-            chance = 1.0 / len(choices)
-        else:
-            chance_s = [1.0 / len(rec.get("arguments") or [1, 1]) for _, rec in _samples(run, leaf)]
-            if not chance_s:
-                return None
-            chance = sum(chance_s) / len(chance_s)
+        if not isinstance(choices, list) or not choices:
+            return None
         n = int((n_samples.get(leaf) or {}).get("effective") or 1)
-        total, weight = total + chance * n, weight + n
+        total, weight = total + n / len(choices), weight + n
     return total / weight if weight else None
 
 
-def _samples(run: Run, task: str) -> list[tuple[int, dict[str, Any]]]:
-    path = run.samples_path(task)
-    return list(read_jsonl(path)) if path.exists() else []
+def _n_effective(run: Run, task: str) -> int | None:
+    n_samples = run.results.get("n-samples") or {}
+    n = sum(int((n_samples.get(leaf) or {}).get("effective") or 0) for leaf in leaf_tasks(run, task))
+    return n or None
 
 
-def leaderboard(root: Path) -> pd.DataFrame:
-    """One row per (run, top-level task or group): judged score or lm-eval's metric, with 95% CI."""
-    rows = []
-    for run in find_runs(root):
-        for task in top_level(run):
-            base = {"model": display_model(run.model), "task": task, "date": run.date_id,
-                    "run": str(run.results_path), "chance": chance_level(run, task)}
-            if run.scores_path(task).exists():
-                s = read_scores(run.scores_path(task))
-                metric, score, lo, hi = "judge score (1-10)", s.overall.mean, s.overall.ci_low, s.overall.ci_high
-                if s.max_points:  # graded on each question's own points (GAOKAO-Bench): the benchmark's rate
-                    metric, score, lo, hi = "scoring rate (judge, points)", (s.points or 0.0) / s.max_points, None, None
-                rows.append({
-                    **base, "metric": metric, "score": score, "ci_low": lo,
-                    "ci_high": hi, "n_scored": s.n_scored, "n_total": s.n_total,
-                    "turn1": s.per_turn.get("turn1").mean if "turn1" in s.per_turn else None,  # type: ignore[union-attr]
-                    "turn2": s.per_turn.get("turn2").mean if "turn2" in s.per_turn else None,  # type: ignore[union-attr]
-                    "judge": s.judge_model,
-                })
-            elif (row := _lm_eval_row(run, task)) is not None:
-                rows.append({**base, **row})
-            else:
-                rows.append({**base, "metric": "not judged yet", "score": None})
-    df = pd.DataFrame(rows, columns=LEADERBOARD_COLUMNS)
-    return df.sort_values(["task", "score"], ascending=[True, False], na_position="last").reset_index(drop=True)
+def is_partial(run: Run) -> bool:
+    """A run limited with ``--limit`` (or that evaluated fewer documents than the task has)."""
+    config = run.results.get("config") or {}
+    if config.get("limit") not in (None, 0, "", "None"):
+        return True
+    n_samples = run.results.get("n-samples") or {}
+    return any(isinstance(v, dict) and num(v.get("effective")) is not None and num(v.get("original")) is not None
+               and v["effective"] < v["original"] for v in n_samples.values())
 
 
-def run_by_results_path(root: Path, results_path: str) -> Run:
-    """The run whose results file is ``results_path``."""
-    for run in find_runs(root):
-        if str(run.results_path) == results_path:
-            return run
-    raise KeyError(results_path)
-
-
-def category_table(run: Run, task: str) -> pd.DataFrame:
-    """Per-category mean and CI of a judged task."""
-    if not run.scores_path(task).exists():
-        return pd.DataFrame(columns=["category", "score", "ci_low", "ci_high", "n"])
-    s = read_scores(run.scores_path(task))
-    rows = [{"category": c, "score": e.mean, "ci_low": e.ci_low, "ci_high": e.ci_high, "n": e.n}
-            for c, e in s.per_category.items()]
-    rows += [{"category": f"({t})", "score": e.mean, "ci_low": e.ci_low, "ci_high": e.ci_high, "n": e.n}
-             for t, e in s.per_turn.items()]
-    return pd.DataFrame(rows)
-
-
-def samples(run: Run, task: str) -> list[SampleView]:
-    """Every sample of a judged task with its answers and judgments (empty if there is no samples log)."""
-    from transeval.harness.mtbench import conversation_from_sample
-
-    path = run.samples_path(task)
-    if not path.exists():
+def lm_eval_metrics(run: Run, task: str) -> list[dict[str, Any]]:
+    """Every numeric metric lm-eval recorded for a task, with a 95% interval and n (headline first)."""
+    res = (run.results.get("results") or {}).get(task) or {}
+    if not isinstance(res, dict):
         return []
-    verdicts = {}
-    if run.judgments_path(task).exists():
-        verdicts = {(j.sample_id, j.turn): j for j in read_judgments(run.judgments_path(task))}
-    out = []
-    for _lineno, rec in read_jsonl(path):
-        doc = rec.get("doc") or {}
-        if "judge" not in doc:
-            continue
-        conv = conversation_from_sample(doc, (rec.get("filtered_resps") or [""])[0])
-        turns = []
-        for t, question in enumerate(conv.question.turns):
-            out_t = conv.turns[t] if t < len(conv.turns) else None
-            j = verdicts.get((conv.question.question_id, t))
-            turns.append(TurnView(
-                question=question, answer=out_t.answer if out_t else None, raw=out_t.raw if out_t else "",
-                prompt=out_t.prompt if out_t else "", score=j.score if j else None,
-                reason=(j.reason if j else "not judged yet"), explanation=j.explanation if j else "",
-                note=out_t.note if out_t else None,
-            ))
-        out.append(SampleView(conv.question.question_id, conv.question.category, tuple(turns)))
-    return out
-
-
-def breakdown(run: Run, name: str) -> pd.DataFrame:
-    """lm-eval metric with 95% CI for every subgroup and subtask under ``name`` (e.g. C-Eval's categories)."""
+    keys = [k for k, v in res.items() if "," in k and num(v) is not None
+            and not k.split(",")[0].endswith(_SKIP_SUFFIXES) and k.split(",")[0] not in _SKIP_METRICS
+            and not k.startswith("bypass")]
+    if not keys:
+        return []
+    head = next((k for m in PREFERRED_METRICS for k in keys if k.split(",")[0] == m), keys[0])
+    n = _n_effective(run, task)
     rows = []
-
-    def walk(node: str, depth: int) -> None:
-        row = _lm_eval_row(run, node)
-        if row is not None:
-            rows.append({"task": "  " * depth + node, "metric": row["metric"], "score": row["score"],
-                         "ci_low": row["ci_low"], "ci_high": row["ci_high"], "n": row["n_total"],
-                         "chance": chance_level(run, node)})
-        for kid in children(run).get(node, []):
-            walk(kid, depth + 1)
-
-    walk(name, 0)
-    return pd.DataFrame(rows, columns=["task", "metric", "score", "ci_low", "ci_high", "n", "chance"])
-
-
-@dataclass(frozen=True)
-class ChoiceView:
-    """One multiple-choice question: what the model was asked, its pick and the gold answer."""
-
-    doc_id: int
-    question: str
-    options: tuple[str, ...]
-    picked: int | None
-    gold: tuple[int, ...]
-    correct: bool | None
+    for key in [head, *[k for k in keys if k != head]]:
+        metric, flt = key.split(",", 1)
+        v = float(res[key])
+        lo, hi = num(res.get(f"{metric}_ci_low,{flt}")), num(res.get(f"{metric}_ci_high,{flt}"))
+        se = num(res.get(f"{metric}_stderr,{flt}"))
+        n_metric = n
+        if lo is None and metric in PROPORTIONS and n and 0.0 <= v <= 1.0:
+            est = wilson(v * n, n)
+            lo, hi = est.ci_low, est.ci_high
+        elif lo is None and se is not None:
+            lo, hi = v - 1.96 * se, v + 1.96 * se
+        rows.append({"metric": metric if flt == "none" else f"{metric} ({flt})", "score": v, "ci_low": lo,
+                     "ci_high": hi, "n_scored": n_metric, "n_total": n_metric, "headline": key == head})
+    return rows
 
 
-def choice_samples(run: Run, task: str) -> list[ChoiceView]:
-    """Per-question drill-down of a multiple-choice (log-likelihood) task from its samples log."""
-    out = []
-    for _, rec in _samples(run, task):
-        args = rec.get("arguments") or {}
-        arg_list = list(args.values()) if isinstance(args, dict) else list(args)
-        options = tuple(str(a.get("arg_1", "")) if isinstance(a, dict) else str(a[1]) for a in arg_list)
-        context = str(arg_list[0].get("arg_0", "")) if arg_list and isinstance(arg_list[0], dict) else ""
-        lls = [r[0][0] if isinstance(r[0], list) else r[0] for r in (rec.get("filtered_resps") or [])]
-        picked = max(range(len(lls)), key=lambda i: float(lls[i])) if lls else None
-        gold = _gold_indices(rec.get("target"))
-        doc = rec.get("doc") or {}
-        question = str(doc.get("question") or doc.get("query") or context.split("\n\n")[-1])
-        out.append(ChoiceView(int(rec.get("doc_id", 0)), question, options, picked, gold,
-                              None if picked is None or not gold else picked in gold))
+def _rubric_label(run: Run, task: str, scores: TaskScores) -> str:
+    """``name vversion`` of the rubrics behind a judged number (from its judgments, else the scores file)."""
+    path = run.judgments_path(task)
+    seen: dict[str, None] = {}
+    if path.exists():
+        seen = _rubrics_in(path, path.stat().st_mtime_ns, scores.metric)
+    if not seen:
+        seen = dict.fromkeys(scores.rubrics)
+    return ", ".join(seen)
+
+
+@lru_cache(maxsize=4096)
+def _rubrics_in(path: Path, mtime: int, metric: str) -> dict[str, None]:
+    out: dict[str, None] = {}
+    try:
+        with path.open("rb") as fh:
+            for raw in fh:
+                try:
+                    rec = json.loads(raw.decode("utf-8"))
+                except ValueError:
+                    continue
+                if isinstance(rec, dict) and rec.get("metric", "score") == metric and rec.get("rubric"):
+                    out[f"{rec['rubric']} v{rec.get('rubric_version', '?')}"] = None
+    except OSError:
+        return {}
     return out
+
+
+def judged_metrics(run: Run, task: str, scores: dict[str, TaskScores]) -> list[dict[str, Any]]:
+    """Rows for every metric of a judged task, its turns and aspects (headline: ``score``, else the first)."""
+    rows = []
+    head = "score" if "score" in scores else next(iter(scores), "")
+    for metric, s in scores.items():
+        judge = s.judge_model + (f" (served {', '.join(s.served_models)})" if s.served_models
+                                 and tuple(s.served_models) != (s.judge_model,) else "")
+        base = {"judge": judge, "rubric": _rubric_label(run, task, s)}
+        score, lo, hi = s.overall.mean, s.overall.ci_low, s.overall.ci_high
+        if s.max_points:  # graded on each question's own points (GAOKAO-Bench): the benchmark's scoring rate
+            score, lo, hi = (s.points or 0.0) / s.max_points, None, None
+        rows.append({**base, "metric": metric, "score": score, "ci_low": lo, "ci_high": hi, "n_scored": s.n_scored,
+                     "n_total": s.n_total, "headline": metric == head})
+        for name, est in [*s.per_turn.items(), *s.aspects.items()]:
+            rows.append({**base, "metric": f"{metric}/{name}", "score": est.mean, "ci_low": est.ci_low,
+                         "ci_high": est.ci_high, "n_scored": est.n, "n_total": s.n_total, "headline": False})
+    return rows
+
+
+#: Members the suite YAMLs announce in their comments but cannot list yet (they join "as they land").
+ANNOUNCED_MEMBERS = {"alpaca_eval_th": "transllm_th", "advbench": "transllm_th", "llm_eval": "llama_beyond_english"}
+
+
+@lru_cache(maxsize=1)
+def suite_members() -> dict[str, str]:
+    """Task or group name -> the paper suite (``tasks/suites/*.yaml``) it belongs to."""
+    from transeval.harness.paths import tasks_dir
+
+    out = dict(ANNOUNCED_MEMBERS)
+    for path in sorted(tasks_dir().glob("suites/*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        suite = re.search(r"^group: *(\S+)", text, re.M)
+        if suite is None or suite.group(1).endswith(("_offline", "demo_knowledge")):
+            continue
+        for m in re.finditer(r"^ {2}- (?:group: |task: )?([A-Za-z0-9_.-]+) *$", text, re.M):
+            out.setdefault(m.group(1), suite.group(1))
+    return out
+
+
+def suite_of(task: str, recorded: str) -> str:
+    """The suite a task is shown under: the group the run recorded, else the paper suite it belongs to."""
+    if recorded:
+        return recorded
+    members = suite_members()
+    if task in members:
+        return members[task]
+    return next((s for t, s in members.items() if task.startswith(t + "-") or task.startswith(t + "_")), "(other)")
+
+
+def _task_rows(root: Path, run: Run, suite: str, task: str) -> tuple[list[dict[str, Any]], list[Problem]]:
+    base = {"model": model_name(run), "task": task, "suite": suite_of(task, suite),
+            "language": task_language(run, task), "date": run.date_id, "run": str(run.results_path),
+            "partial": is_partial(run), "chance": chance_level(run, task), "kind": "computed", "judge": "",
+            "rubric": "", "status": "ok"}
+    if run.scores_path(task).exists():
+        try:
+            scores = read_scores(run.scores_path(task))
+        except (TransevalError, OSError, UnicodeDecodeError, ValueError) as exc:
+            return [], [_problem(root, exc, run.scores_path(task))]
+        rows = judged_metrics(run, task, scores)
+        if rows:
+            return [{**base, **r} for r in rows], []
+    if is_judged_task(run, task):
+        return [{**base, "metric": "score", "headline": True, "score": None, "status": NOT_JUDGED,
+                 "n_total": _n_effective(run, task)}], []
+    rows = lm_eval_metrics(run, task)
+    if rows:
+        return [{**base, **r} for r in rows], []
+    return [], [_problem(root, TransevalError(f"task '{task}' has no numbers the board can show (unknown task?)"),
+                         run.results_path)]
+
+
+def comparisons(root: Path) -> tuple[pd.DataFrame, list[Problem]]:
+    """Pairwise comparisons between runs: ``comparisons/<A>__vs__<B>/scores_<task>_pairwise.json``."""
+    rows: list[dict[str, Any]] = []
+    problems: list[Problem] = []
+    folder = root / "comparisons"
+    for path in sorted(folder.glob("*__vs__*/scores_*_pairwise.json")) if folder.is_dir() else []:
+        a, _, b = path.parent.name.partition("__vs__")
+        task = path.name[len("scores_"):-len("_pairwise.json")]
+        try:
+            scores = read_scores(path)
+        except (TransevalError, OSError, UnicodeDecodeError, ValueError) as exc:
+            problems.append(_problem(root, exc, path))
+            continue
+        for metric, s in scores.items():
+            pw = s.pairwise
+            rows.append({"model_a": a, "model_b": b, "task": task, "metric": metric, "win_rate": s.overall.mean,
+                         "ci_low": s.overall.ci_low, "ci_high": s.overall.ci_high,
+                         "wins": pw.wins if pw else None, "ties": pw.ties if pw else None,
+                         "losses": pw.losses if pw else None, "lc_win_rate": pw.lc_win_rate if pw else None,
+                         "n_scored": s.n_scored, "n_total": s.n_total, "judge": s.judge_model,
+                         "folder": str(path.parent)})
+    cols = ["model_a", "model_b", "task", "metric", "win_rate", "ci_low", "ci_high", "wins", "ties", "losses",
+            "lc_win_rate", "n_scored", "n_total", "judge", "folder"]
+    return pd.DataFrame(rows, columns=cols), problems
+
+
+def load_board(root: Path) -> Board:
+    """Read a runs folder into a :class:`Board` (never raises for a bad file; see :attr:`Board.problems`)."""
+    runs, problems = scan(root)
+    rows: list[dict[str, Any]] = []
+    for run in runs:
+        for suite, task in top_level(run):
+            try:
+                got, probs = _task_rows(root, run, suite, task)
+            except (TransevalError, OSError, ValueError, TypeError, KeyError) as exc:
+                got, probs = [], [_problem(root, exc, run.results_path)]
+            rows += got
+            problems += probs
+    df = pd.DataFrame(rows, columns=ROW_COLUMNS)
+    names = aliases(df["model"]) if not df.empty else {}
+    df["alias"] = df["model"].map(names)
+    comp, comp_problems = comparisons(root)
+    by_folder = {sanitize(m): m for m in names}
+    for side in ("model_a", "model_b"):
+        comp[side] = [by_folder.get(x, x) for x in comp[side]]
+    if not runs and not problems:
+        problems.append(Problem(".", "no lm-eval runs (results_*.json) in this folder yet: run `lm_eval ... "
+                                "--output_path RUNS --log_samples` or `transeval eval` first"))
+    return Board(root, tuple(runs), df, tuple(problems + comp_problems), comp)
+
+
+def latest(rows: pd.DataFrame) -> pd.DataFrame:
+    """Keep the newest run per (model, task, metric) (rows come newest first)."""
+    return rows.drop_duplicates(["model", "task", "metric"], keep="first")
+
+
+def mixed_judges(rows: pd.DataFrame) -> dict[str, list[str]]:
+    """Task -> its judges, for tasks whose headline numbers come from more than one judge model."""
+    judged = latest(rows)
+    judged = judged[judged["headline"] & (judged["judge"] != "")]
+    out = {}
+    for task, grp in judged.groupby("task"):
+        judges = sorted(set(grp["judge"]))
+        if len(judges) > 1:
+            out[str(task)] = judges
+    return out
+
+
+def leaderboard(board: Board, group_by: str = "suite") -> pd.DataFrame:
+    """One row per model, three columns per task (score, 95% CI, scored/total) plus one average per group.
+
+    Columns are named ``<group> · <task>`` (``group_by``: ``suite`` or ``language``). A group's average is
+    over its members that the model has complete (judged, not ``--limit``-ed) and on one scale (the most common
+    metric among its members, e.g. the judge score for ``transllm_th``): ``avg n`` says how many. Rows are
+    sorted by the first average.
+    """
+    rows = latest(board.rows)
+    rows = rows[rows["headline"]]
+    if rows.empty:
+        return pd.DataFrame(columns=["model", "alias"])
+    cols: dict[str, dict[str, Any]] = {}
+    groups: dict[str, list[str]] = {}
+    for _, r in rows.sort_values([group_by, "task"]).iterrows():
+        groups.setdefault(str(r[group_by]), [])
+        if r["task"] not in groups[str(r[group_by])]:
+            groups[str(r[group_by])].append(str(r["task"]))
+    rates = ("refusal_rate", "refusal_rate_judge", "wrong_language_rate", "switching_rate")
+    scale = {g: (Counter(m for m in rows[rows["task"].isin(ts)]["metric"] if m not in rates).most_common(1)
+                 or [("", 0)])[0][0] for g, ts in groups.items()}
+    out_rows = []
+    for model, grp in rows.groupby("model", sort=False):
+        rec: dict[str, Any] = {"model": model, "alias": grp["alias"].iloc[0]}
+        by_task = {str(r["task"]): r for _, r in grp.iterrows()}
+        for group, tasks in groups.items():
+            values, metric0 = [], scale[group]
+            for task in tasks:
+                col = f"{group} · {task}"
+                r = by_task.get(task)
+                cols[col] = {}
+                if r is None:
+                    rec[col], rec[col + " CI"], rec[col + " n"] = None, "", ""
+                    continue
+                metric = str(r["metric"])
+                rec[col] = num(r["score"])
+                rec[col + " CI"] = fmt_ci(r["ci_low"], r["ci_high"], metric)
+                n_s, n_t = num(r["n_scored"]), num(r["n_total"])
+                rec[col + " n"] = (f"{n_s:.0f}/{n_t:.0f}" if n_s is not None and n_t is not None else "")
+                if r["status"] != "ok":
+                    rec[col + " n"] = str(r["status"])
+                complete = (rec[col] is not None and not bool(r["partial"]) and metric == metric0
+                            and (n_s is None or n_t is None or n_s == n_t))
+                if complete:
+                    values.append(rec[col])
+            if group_by == "suite" and group != "(other)" and len(tasks) > 1:
+                rec[f"{group} · avg"] = sum(values) / len(values) if values else None
+                rec[f"{group} · avg n"] = f"{len(values)}/{len(tasks)}"
+        rec["partial"] = bool(grp["partial"].any())
+        out_rows.append(rec)
+    df = pd.DataFrame(out_rows)
+    avg = [c for c in df.columns if c.endswith(" · avg")]
+    sort_col = avg[0] if avg else next((c for c in df.columns if " · " in c and not c.endswith((" CI", " n"))), None)
+    if sort_col is not None:
+        df = df.sort_values(sort_col, ascending=False, na_position="last")
+    return df.reset_index(drop=True)
+
+
+def details(board: Board) -> pd.DataFrame:
+    """The long table behind the leaderboard: every metric with its judge, rubric, n and flags."""
+    df = latest(board.rows).copy()
+    df["95% CI"] = [fmt_ci(lo, hi, m) for lo, hi, m in zip(df["ci_low"], df["ci_high"], df["metric"], strict=True)]
+    df["shown"] = [fmt(v, m) for v, m in zip(df["score"], df["metric"], strict=True)]
+    df["judge"] = [f"{j} — {DEMO_JUDGE_NOTE}" if "gemma-3-270m" in str(j) else j for j in df["judge"]]
+    keep = ["alias", "task", "suite", "language", "metric", "shown", "score", "95% CI", "n_scored", "n_total",
+            "judge", "rubric", "status", "partial", "chance", "model", "date"]
+    return df[keep].reset_index(drop=True)
+
+
+def sanitize(name: str) -> str:
+    """A model name as a folder name (what comparison folders are called): ``/`` and spaces become ``_``."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_")
 
 
 def _gold_indices(target: Any) -> tuple[int, ...]:
@@ -292,33 +601,3 @@ def _gold_indices(target: Any) -> tuple[int, ...]:
             except ValueError:
                 return ()
     return ()
-
-
-@dataclass(frozen=True)
-class GenerationView:
-    """One generated answer of an lm-eval-scored task: prompt, output, and the scorer's record."""
-
-    doc_id: int
-    prompt: str
-    output: str
-    target: str
-    details: dict[str, Any]
-
-
-def is_generation_task(run: Run, task: str) -> bool:
-    """True for ``generate_until`` tasks (answers are drilled down as text, not as options)."""
-    return ((run.results.get("configs") or {}).get(task) or {}).get("output_type") == "generate_until"
-
-
-def generation_samples(run: Run, task: str) -> list[GenerationView]:
-    """Per-question drill-down of a generation task (e.g. GAOKAO-Bench: extracted answer, gold, reason)."""
-    out = []
-    for _, rec in _samples(run, task):
-        args = rec.get("arguments") or {}
-        first = next(iter(args.values()), {}) if isinstance(args, dict) else (args[0] if args else {})
-        prompt = str(first.get("arg_0", "")) if isinstance(first, dict) else str(first[0])
-        resp = (rec.get("filtered_resps") or [""])[0]
-        details = next((v for k, v in rec.items() if isinstance(v, dict) and k not in ("doc", "arguments")), {})
-        out.append(GenerationView(int(rec.get("doc_id", 0)), prompt, str(resp), str(rec.get("target", "")),
-                                  details))
-    return out

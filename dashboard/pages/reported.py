@@ -1,0 +1,23 @@
+"""Numbers reported in papers, with chosen models of ours on the same columns (rows marked "ours")."""
+
+from __future__ import annotations
+
+import streamlit as st
+from transeval.dashboard import data_reported, view
+
+
+def render() -> None:
+    """Draw the page."""
+    st.title("Reported in papers")
+    st.caption("Rows marked reported are copied from the papers (dashboard/reported/SOURCE.md); they never enter "
+               "an average.")
+    b = view.board()
+    tables = {t.key: t for t in data_reported.TABLES}
+    key = str(st.selectbox("Table", list(tables), format_func=lambda k: tables[k].title))
+    t = tables[key]
+    st.text(f"Source: {t.source}")
+    models = view.model_picker(b, "Our models beside them", "rep-models") if t.task and not b.rows.empty else []
+    view.table(data_reported.with_ours(t, b, models), t.key, f"rep-{t.key}")
+
+
+render()
