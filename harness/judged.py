@@ -20,6 +20,7 @@ import difflib
 import importlib
 import json
 import logging
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,9 @@ USER_METADATA_KEYS = ("data_file", "output_format", "judge_model", "rubrics", "b
 _OPTIONAL_LISTS = ("turns_en", "reference", "reference_gpt4")
 
 
+_FILE_KEY = re.compile(r"^(llm_eval|mtbench|advbench)_[a-z]{2}_file$")
+
+
 def check_user_metadata(metadata: Mapping[str, Any] | None) -> None:
     """Catch a misspelled ``--metadata`` key (``data_flie``) before anything runs.
 
@@ -54,7 +58,7 @@ def check_user_metadata(metadata: Mapping[str, Any] | None) -> None:
         TransevalError: naming the key and the one it resembles.
     """
     for key in metadata or {}:
-        if key in USER_METADATA_KEYS or key in METADATA_KEYS:
+        if key in USER_METADATA_KEYS or key in METADATA_KEYS or _FILE_KEY.match(str(key)):
             continue
         close = difflib.get_close_matches(str(key), USER_METADATA_KEYS, n=1, cutoff=0.75)
         if close:
@@ -257,7 +261,7 @@ def load_docs(task: str, meta: Mapping[str, Any]) -> list[dict[str, Any]]:
     Each document carries everything later steps need (turns, references, judge spec, baselines, output
     format), so ``transeval judge`` can work from the samples file alone.
     """
-    unknown = sorted(set(meta) - METADATA_KEYS - {"config_source"})
+    unknown = sorted(k for k in set(meta) - METADATA_KEYS - {"config_source"} if not _FILE_KEY.match(str(k)))
     output_format = str(meta.get("output_format", "plain"))
     if output_format not in ("plain", "tcot"):
         raise TransevalError(f"output_format must be 'plain' or 'tcot', got '{output_format}'",

@@ -127,8 +127,8 @@ class Rubric:
 
     @property
     def fields(self) -> set[str]:
-        """The placeholders the template needs."""
-        return {f for _, f, _, _ in string.Formatter().parse(self.template) if f}
+        """The placeholders the system message and template need."""
+        return {f for text in (self.system, self.template) for _, f, _, _ in string.Formatter().parse(text) if f}
 
     @property
     def ident(self) -> str:
@@ -165,8 +165,10 @@ class Rubric:
         missing = self.fields - set(values)
         if missing:
             raise TransevalError(f"rubric needs {sorted(missing)}", file=self.path, field="template")
-        user = self.template.format_map({k: values[k] for k in self.fields})
-        messages = [{"role": "system", "content": self.system}] if self.system else []
+        fill = {k: values[k] for k in self.fields}
+        user = self.template.format_map(fill)
+        system = self.system.format_map(fill) if self.system else ""
+        messages = [{"role": "system", "content": system}] if system else []
         return [*messages, {"role": "user", "content": user}]
 
     def max_score(self, values: Mapping[str, str] | None = None) -> float:
