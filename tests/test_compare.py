@@ -97,8 +97,7 @@ def test_ambiguous_model_name_is_one_line(env, tmp_path, capsys):
 
 
 def test_agreement_of_judge_and_human_labels(env, tmp_path, capsys):
-    from transeval.harness.pipeline import judge_task
-    from transeval.harness.pipeline import conversations_from_samples
+    from transeval.harness.pipeline import conversations_from_samples, judge_task
     from transeval.harness.store import read_jsonl
     from transeval.judges.config import resolve_settings
     from transeval.judges.grade import jobs_for
