@@ -113,8 +113,9 @@ def patch_evaluator(module: ModuleType) -> None:
                 del lm.generate_until
             except AttributeError:
                 lm.generate_until = original
-        if isinstance(results, dict) and judged:
-            results["transeval"] = {"judged": [t.config.task for t in judged], "log_samples": user_log_samples}
+        if isinstance(results, dict):
+            results["transeval"] = {"judged": [t.config.task for t in judged], "log_samples": user_log_samples,
+                                    "predicted": [t.config.task for t in ours if t not in judged]}
         return results
 
     evaluate.__transeval__ = True  # type: ignore[attr-defined]
@@ -131,9 +132,20 @@ def patch_evaluator(module: ModuleType) -> None:
         if not isinstance(results, dict) or "transeval" not in results:
             return results
         info = results.pop("transeval")
-        judge_results(results, info["judged"], kwargs.get("evaluation_tracker"))
-        if not info["log_samples"]:
-            results.pop("samples", None)
+        tracker = kwargs.get("evaluation_tracker")
+        if info["judged"]:
+            judge_results(results, info["judged"], tracker)
+            if not info["log_samples"]:
+                results.pop("samples", None)
+        if info["predicted"]:
+            for task in info["predicted"]:  # lm-eval's placeholder `bypass 999` reads like a score: drop it
+                entry = results.get("results", {}).get(task, {})
+                for key in [k for k in entry if k.startswith("bypass")]:
+                    del entry[key]
+            where = _run_folder(tracker) if tracker is not None and tracker.output_path else None
+            print(f"transeval: predict-only: answers of {', '.join(info['predicted'])} are saved"
+                  f"{f' in {where}' if where else ''}, not judged; judge them with "
+                  f"`transeval judge {tracker.output_path if where else '<output_path>'}`", file=sys.stderr)
         return results
 
     simple_evaluate.__transeval__ = True  # type: ignore[attr-defined]

@@ -132,6 +132,8 @@ def test_predict_only_then_transeval_judge(server, judge_env, tmp_path):
     res = run_cli(api_args(server, out, "--predict_only", limit=2), env, tmp_path)
     assert res.returncode == 0, res.stderr[-3000:]
     assert server.judge_calls() == 0 and "judgments" not in run_files(out)
+    assert "999" not in res.stdout and "bypass" not in res.stdout  # no placeholder that reads like a score
+    assert "transeval: predict-only: answers of thai_mtbench" in res.stderr and "transeval judge" in res.stderr
     later = run_cli(["transeval", "judge", str(out)], judge_env, tmp_path)
     assert later.returncode == 0, later.stderr
     files = run_files(out)
