@@ -106,18 +106,32 @@ class JudgeCache:
 
     def put(self, key: str, model: str, reply: CachedReply) -> None:
         """Store a reply (committed immediately, so a crash loses nothing already judged) and drop the claim."""
-        self._db.execute(
-            "INSERT OR REPLACE INTO replies (key, model, reply, prompt_tokens, completion_tokens, created, "
-            "served_model) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (key, model, reply.text, reply.prompt_tokens, reply.completion_tokens, time.time(), reply.served_model),
-        )
-        self.release(key)
+        self._db.execute("BEGIN IMMEDIATE")  # the reply and the end of the claim in one transaction
+        try:
+            self._db.execute(
+                "INSERT OR REPLACE INTO replies (key, model, reply, prompt_tokens, completion_tokens, created, "
+                "served_model) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (key, model, reply.text, reply.prompt_tokens, reply.completion_tokens, time.time(),
+                 reply.served_model),
+            )
+            self.release(key)
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
 
     def claim(self, key: str) -> bool:
-        """Take the right to call the endpoint for ``key``; False while a live process holds it."""
+        """Take the right to call the endpoint for ``key``.
+
+        False while a live process holds it, and False once a reply is stored (another process may have
+        answered it since the caller's last :meth:`get`): the caller then reads the reply instead of calling.
+        """
         now = time.time()
         self._db.execute("BEGIN IMMEDIATE")
         try:
+            if self._db.execute("SELECT 1 FROM replies WHERE key = ?", (key,)).fetchone() is not None:
+                self._db.execute("COMMIT")
+                return False
             row = self._db.execute("SELECT pid, host, since FROM claims WHERE key = ?", (key,)).fetchone()
             if row is not None and (row[0], row[1]) != (os.getpid(), _HOST) and _alive(row[0], row[1]) \
                     and now - row[2] < self.stale_after_s:

@@ -16,8 +16,9 @@ Faults for judge calls, queued in ``failures`` (one is taken per judge HTTP requ
 * ``ok``: no fault for this request.
 
 Modes: ``fail_all`` (a fault for every judge request; ``"401"`` also rejects ``GET /models``, as an endpoint
-that rejects the key does), ``hold_after`` (judge requests after the first ``hold_after`` answered ones wait
-until :meth:`release`, then are dropped without a response: a slow judge to kill a client in the middle of),
+that rejects the key does), ``hold_after`` (judge requests after the first ``hold_after`` ones wait
+until :meth:`release`, then are dropped without a response or answered: a judge slow enough to kill a client in
+the middle of, or to make two clients overlap),
 ``judge_delay`` (seconds before every judge reply).
 
 Bookkeeping: ``requests`` (every chat request body), ``chat_calls`` (per model), ``answered`` (per judge prompt:
@@ -95,6 +96,8 @@ class ScriptedOpenAI:
         self.hold_after: int | None = None
         self.judge_delay = 0.0
         self.held = 0
+        self._answer_held = False
+        self._admitted = 0
         self._gate = threading.Event()
         self._gate.set()
         self._lock = threading.Lock()
@@ -118,10 +121,11 @@ class ScriptedOpenAI:
         """Judge requests per prompt id (retries and dropped requests included)."""
         return Counter(prompt_id(r) for r in self.judge_requests())
 
-    def release(self) -> None:
-        """Open the ``hold_after`` gate: held requests are dropped, later ones answered."""
+    def release(self, answer: bool = False) -> None:
+        """Open the ``hold_after`` gate; later requests are answered, held ones too if ``answer`` else dropped."""
         with self._lock:
             self.hold_after = None
+            self._answer_held = answer
         self._gate.set()
 
     def _candidate_reply(self, messages: list[dict[str, str]]) -> str:
@@ -168,10 +172,17 @@ class ScriptedOpenAI:
             fault = None
             if is_judge:
                 fault = self.fail_all or (self.failures.popleft() if self.failures else None)
-                if self.hold_after is not None and sum(self.answered.values()) >= self.hold_after:
+                if self.hold_after is not None and self._admitted >= self.hold_after:
                     self.held += 1
                     self._gate.clear()
                     return Reply(0, "", action="hold")
+                self._admitted += 1
+        return self.respond(body, fault)
+
+    def respond(self, body: dict[str, Any], fault: str | None = None) -> Reply:
+        """The reply to a recorded request (with ``fault`` injected)."""
+        model = str(body.get("model", ""))
+        is_judge = model.startswith("judge")
         if fault is not None and fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}")
         messages = body.get("messages", [])
@@ -229,7 +240,7 @@ class ScriptedOpenAI:
                 reply = owner.handle(self.path, body)
                 if reply.action == "hold":
                     owner._gate.wait()
-                    reply.action = "reset"
+                    reply = owner.respond(body) if owner._answer_held else Reply(0, "", action="reset")
                 if reply.delay:
                     time.sleep(reply.delay)
                 try:
