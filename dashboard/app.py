@@ -10,14 +10,14 @@ from pathlib import Path
 
 import streamlit as st
 
-PAGES = Path(__file__).resolve().parent / "pages"
+PAGES = Path(__file__).resolve().parent / "board_pages"
 
 
 def main() -> None:
     """Set up the page and run the chosen one."""
     st.set_page_config(page_title="transeval leaderboard", layout="wide")
     nav = st.navigation([
-        st.Page(PAGES / "leaderboard.py", title="Leaderboard", url_path="leaderboard", default=True),
+        st.Page(PAGES / "leaderboard.py", title="Leaderboard", default=True),
         st.Page(PAGES / "plots.py", title="Plots", url_path="plots"),
         st.Page(PAGES / "samples.py", title="Samples", url_path="samples"),
         st.Page(PAGES / "side_by_side.py", title="Side by side", url_path="side_by_side"),

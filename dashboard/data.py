@@ -523,7 +523,8 @@ def leaderboard(board: Board, group_by: str = "suite") -> pd.DataFrame:
         return pd.DataFrame(columns=["model", "alias"])
     cols: dict[str, dict[str, Any]] = {}
     groups: dict[str, list[str]] = {}
-    for _, r in rows.sort_values([group_by, "task"]).iterrows():
+    order = rows.assign(_other=rows[group_by].isin(["(other)", "?"])).sort_values(["_other", group_by, "task"])
+    for _, r in order.iterrows():
         groups.setdefault(str(r[group_by]), [])
         if r["task"] not in groups[str(r[group_by])]:
             groups[str(r[group_by])].append(str(r["task"]))

@@ -19,7 +19,7 @@ from transeval.dashboard.serve import board_command, export_board
 from transeval.harness.errors import TransevalError
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
-PAGES = ["pages/leaderboard.py", "pages/plots.py", "pages/samples.py", "pages/side_by_side.py", "pages/reported.py"]
+PAGES = ["board_pages/leaderboard.py", "board_pages/plots.py", "board_pages/samples.py", "board_pages/side_by_side.py", "board_pages/reported.py"]
 
 
 @pytest.fixture(scope="module")
@@ -223,7 +223,7 @@ def test_every_page_renders_without_exceptions_and_shows_text_literally(store, m
         at.switch_page(page)
         at.run()
         assert not at.exception, (page, at.exception)
-        assert not at.text_input or page == "pages/samples.py"  # no runs-folder input anywhere
+        assert not at.text_input or page == "board_pages/samples.py"  # no runs-folder input anywhere
         assert all(t.label != "Runs folder" for t in at.text_input)
         for md in [*at.markdown, *at.caption, *at.warning, *at.info]:
             assert "<script>" not in md.value and "](javascript:" not in md.value and "](https:" not in md.value
@@ -245,7 +245,7 @@ def test_leaderboard_page(store, monkeypatch):
 
 def test_samples_page_shows_the_injection_as_text(store, monkeypatch):
     at = _app(store, monkeypatch)
-    at.switch_page("pages/samples.py").run()
+    at.switch_page("board_pages/samples.py").run()
     model_box = at.selectbox[0]
     model_box.select(MODEL_A).run()
     at.selectbox[1].select("thai_mtbench").run()
@@ -258,7 +258,7 @@ def test_samples_page_shows_the_injection_as_text(store, monkeypatch):
 
 def test_samples_page_unjudged_hint(store, monkeypatch):
     at = _app(store, monkeypatch)
-    at.switch_page("pages/samples.py").run()
+    at.switch_page("board_pages/samples.py").run()
     at.selectbox[0].select(MODEL_C).run()
     at.selectbox[1].select("llm_eval").run()
     assert any("transeval judge RUN" in i.value for i in at.info)
@@ -267,7 +267,7 @@ def test_samples_page_unjudged_hint(store, monkeypatch):
 
 def test_side_by_side_page(store, monkeypatch):
     at = _app(store, monkeypatch)
-    at.switch_page("pages/side_by_side.py").run()
+    at.switch_page("board_pages/side_by_side.py").run()
     assert not at.exception
     texts = [t.value for t in at.text]
     assert any(INJECTION in t for t in texts) and any("โมเดลข" in t for t in texts)
