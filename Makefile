@@ -33,7 +33,15 @@ lint: install
 	MYPYPATH=$(MYPY_TREE) $(BIN)/mypy -p transeval.harness -p transeval.judges -p transeval.dashboard \
 		-p transeval.tasks -p transeval.train
 
-test: lint
+# Headless Chromium (Debian package; Playwright's own browser download is not reachable) and Thai/CJK fonts for
+# the real-browser test of the board, plus Playwright for Python driving that binary.
+browser: install
+	@command -v chromium >/dev/null && fc-list | grep -qi tlwg && fc-list | grep -qi "noto.*cjk" || \
+		(apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-thai-tlwg \
+		fonts-noto-cjk) || echo "transeval: could not install chromium; the browser test will be skipped"
+	@$(BIN)/python -c "import playwright" 2>/dev/null || $(BIN)/python -m pip install -q "playwright>=1.40"
+
+test: lint browser
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false $(BIN)/python -m pytest -q
 
 board: install

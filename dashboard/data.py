@@ -568,6 +568,25 @@ def leaderboard(board: Board, group_by: str = "suite") -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
+def column_metrics(board: Board, wide: pd.DataFrame) -> dict[str, str]:
+    """The metric behind each numeric column of :func:`leaderboard` (for its display format)."""
+    heads = latest(board.rows[board.rows["headline"]])
+    by_task = {str(t): str(m) for t, m in zip(heads["task"], heads["metric"], strict=True)}
+    out = {}
+    for col in wide.columns:
+        if " · " not in col or col.endswith((" CI", " n")):
+            continue
+        group, task = col.split(" · ", 1)
+        if task != "avg":
+            out[col] = by_task.get(task, "")
+            continue
+        members = [by_task.get(c.split(" · ", 1)[1], "") for c in wide.columns if c.startswith(group + " · ")
+                   and not c.endswith((" CI", " n", " avg"))]
+        scale = Counter(m for m in members if not m.startswith(("refusal", "wrong_language", "switching")))
+        out[col] = scale.most_common(1)[0][0] if scale else ""
+    return out
+
+
 def details(board: Board) -> pd.DataFrame:
     """The long table behind the leaderboard: every metric with its judge, rubric, n and flags."""
     df = latest(board.rows).copy()

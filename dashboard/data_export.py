@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 
 import pandas as pd
-from transeval.dashboard.data import Board, fmt, latest, leaderboard
+from transeval.dashboard.data import Board, column_metrics, fmt, leaderboard
 
 FORMATS = (".md", ".html", ".tex")
 
@@ -13,13 +13,12 @@ FORMATS = (".md", ".html", ".tex")
 def export_table(board: Board) -> pd.DataFrame:
     """The leaderboard as text cells: ``score [low, high]`` per task (one rounding rule) and suite averages."""
     wide = leaderboard(board)
-    metric = {str(t): str(m) for t, m in latest(board.rows[board.rows["headline"]])[["task", "metric"]].values}
+    metrics = column_metrics(board, wide)
     out = pd.DataFrame({"model": wide.get("alias", pd.Series(dtype=str)), "full name": wide.get("model")})
     for col in wide.columns:
         if " · " not in col or col.endswith((" CI", " n", " avg n")):
             continue
-        task = col.split(" · ", 1)[1]
-        m = metric.get(task, "")
+        m = metrics.get(col, "")
         if col.endswith(" · avg"):
             out[col] = [f"{fmt(v, m)} ({n})" if fmt(v) != "–" else "–" for v, n in
                         zip(wide[col], wide[col + " n"], strict=True)]

@@ -19,7 +19,8 @@ from transeval.dashboard.serve import board_command, export_board
 from transeval.harness.errors import TransevalError
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
-PAGES = ["board_pages/leaderboard.py", "board_pages/plots.py", "board_pages/samples.py", "board_pages/side_by_side.py", "board_pages/reported.py"]
+PAGES = ["board_pages/leaderboard.py", "board_pages/plots.py", "board_pages/samples.py",
+         "board_pages/side_by_side.py", "board_pages/reported.py"]
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +69,8 @@ def test_leaderboard_numbers_judges_and_flags(board):
     assert (k["ci_low"], k["ci_high"]) == pytest.approx((0.3968, 0.8922), abs=1e-4)
     # 0 refusals of 6 still has an interval above zero
     safe = head(board, MODEL_C, "multijail_th")
-    assert safe["metric"] == "refusal_rate" and safe["score"] == 0.0 and safe["ci_high"] == pytest.approx(0.3903, abs=1e-4)
+    assert safe["metric"] == "refusal_rate" and safe["score"] == 0.0
+    assert safe["ci_high"] == pytest.approx(0.3903, abs=1e-4)
     wl = board.rows[(board.rows["model"] == MODEL_C) & (board.rows["task"] == "multijail_th")
                     & (board.rows["metric"] == "wrong_language_rate")]
     assert wl["score"].iloc[0] == pytest.approx(2 / 6)
@@ -148,7 +150,8 @@ def test_side_by_side_and_pairwise_verdicts_in_both_orders(board):
     assert pairs[0][1].turns[0].answer == INJECTION and "โมเดลข" in pairs[1][1].turns[0].answer
     verdicts = data_samples.pair_verdicts(board, "thai_mtbench", qid, [MODEL_A, MODEL_B])
     assert list(verdicts["turn"]) == [1, 2] and set(verdicts["vs"]) == {MODEL_B}
-    assert verdicts["model's answer shown first"].notna().all() and verdicts["model's answer shown second"].notna().all()
+    assert verdicts["model's answer shown first"].notna().all()
+    assert verdicts["model's answer shown second"].notna().all()
     assert data_samples.pair_verdicts(board, "thai_mtbench", qid, [MODEL_A, MODEL_C]).empty
 
 

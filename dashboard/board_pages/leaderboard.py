@@ -26,8 +26,15 @@ def render() -> None:
             f"{view.safe(t)}: {', '.join(view.safe(j) for j in js)}" for t, js in mixed.items()))
     if board["partial"].any() if "partial" in board else False:
         st.warning("Rows marked partial come from runs limited with --limit (not the whole benchmark).")
-    config = {c: st.column_config.NumberColumn(c, format="%.2f") for c in board.columns
-              if " · " in c and not c.endswith((" CI", " n"))}
+    metrics = data.column_metrics(shown, board)
+    board = board.copy()
+    config = {}
+    for col, metric in metrics.items():  # one rounding rule: proportions in % (1 decimal), the rest 2 decimals
+        if data.is_proportion(metric):
+            board[col] = board[col] * 100
+            config[col] = st.column_config.NumberColumn(col, format="%.1f%%")
+        else:
+            config[col] = st.column_config.NumberColumn(col, format="%.2f")
     st.subheader("Leaderboard")
     st.caption("score, 95% CI ([low, high]; Wilson for proportions, bootstrap for judge scores) and scored/total "
                "per task; a suite's avg is over its complete members on one scale (avg n). Click a header to sort.")
