@@ -215,7 +215,9 @@ def read_judgments(path: Path) -> list[Judgment]:
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             if lineno == len(lines) or (lineno == len(lines) - 1 and not lines[-1]):
                 continue  # the line a killed writer was writing
-            raise TransevalError(f"not valid JSON ({exc})", file=path, line=lineno) from None
+            what = f"not valid UTF-8 (byte {exc.start})" if isinstance(exc, UnicodeDecodeError) \
+                else f"not valid JSON ({exc.msg})"
+            raise TransevalError(what, file=path, line=lineno) from None
         if not isinstance(rec, dict):
             raise TransevalError("expected a JSON object", file=path, line=lineno)
         try:

@@ -266,6 +266,7 @@ def run_main(argv: list[str], env: dict[str, str], monkeypatch: pytest.MonkeyPat
     for key in list(os.environ):
         if key.startswith(("OPENAI_", "TRANSEVAL_")):
             monkeypatch.delenv(key)
+    monkeypatch.setenv("TRANSEVAL_RUBRICS_DIR", "")  # main() sets it for --rubrics-dir: restored after the test
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     capsys.readouterr()
