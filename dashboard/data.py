@@ -26,13 +26,17 @@ import pandas as pd
 from transeval.harness.errors import TransevalError
 from transeval.harness.records import TaskScores
 from transeval.harness.stats import wilson
-from transeval.harness.store import Run, read_scores
+from transeval.harness.store import Run, read_jsonl, read_scores
+
+__all__ = ["Board", "Problem", "Run", "find_runs", "leaderboard", "load_board", "wide"]
 
 #: The headline metric of a task lm-eval scores itself, in order of preference (else its first metric).
 PREFERRED_METRICS = ("score_rate", "acc", "exact_match", "refusal_rate", "word_perplexity", "byte_perplexity")
 #: Metrics that are proportions of n samples (Wilson interval, shown as percentages).
 PROPORTIONS = {"acc", "acc_norm", "exact_match", "score_rate", "refusal_rate", "refusal_rate_judge",
-               "wrong_language_rate", "switching_rate", "win_rate"}
+               "wrong_language_rate", "switching_rate", "win_rate", "scoring rate (judge, points)",
+               "score_rate (points)"}
+POINTS_JUDGED = "scoring rate (judge, points)"
 LOWER_IS_BETTER = ("perplexity", "wrong_language_rate", "switching_rate")
 NOT_JUDGED = "not judged yet — `transeval judge RUN`"
 DEMO_JUDGE_NOTE = "demo judge (gemma-3-270m): checks the pipeline, not quality"
@@ -196,6 +200,11 @@ def scan(root: Path) -> tuple[list[Run], list[Problem]]:
     return sorted(runs, key=lambda r: r.date_id, reverse=True), problems
 
 
+def find_runs(root: Path) -> list[Run]:
+    """The readable runs under ``root``, newest first (unreadable results files are skipped; see :func:`scan`)."""
+    return scan(root)[0]
+
+
 def children(run: Run) -> dict[str, list[str]]:
     """Group -> member task/group names, as lm-eval recorded them."""
     groups = run.results.get("group_subtasks") or {}
@@ -325,7 +334,17 @@ def lm_eval_metrics(run: Run, task: str) -> list[dict[str, Any]]:
     head = next((k for m in PREFERRED_METRICS for k in keys if k.split(",")[0] == m), keys[0])
     n = _n_effective(run, task)
     rows = []
-    for key in [head, *[k for k in keys if k != head]]:
+    results = run.results.get("results") or {}
+    leaves = leaf_tasks(run, task)
+    points = [(num((results.get(x) or {}).get("points,none")), num((results.get(x) or {}).get("max_points,none")))
+              for x in leaves]
+    if len(leaves) > 1 and all(p is not None and m for p, m in points):
+        # GAOKAO-Bench's total scoring rate: points over points possible, summed over its files.
+        rate = sum(p or 0.0 for p, _ in points) / sum(m or 0.0 for _, m in points)
+        rows.append({"metric": "score_rate (points)", "score": rate, "ci_low": None, "ci_high": None,
+                     "n_scored": n, "n_total": n, "headline": True})
+        head = ""
+    for key in [*([head] if head else []), *[k for k in keys if k != head]]:
         metric, flt = key.split(",", 1)
         v = float(res[key])
         lo, hi = num(res.get(f"{metric}_ci_low,{flt}")), num(res.get(f"{metric}_ci_high,{flt}"))
@@ -378,9 +397,11 @@ def judged_metrics(run: Run, task: str, scores: dict[str, TaskScores]) -> list[d
                                  and tuple(s.served_models) != (s.judge_model,) else "")
         base = {"judge": judge, "rubric": _rubric_label(run, task, s)}
         score, lo, hi = s.overall.mean, s.overall.ci_low, s.overall.ci_high
+        name = metric
         if s.max_points:  # graded on each question's own points (GAOKAO-Bench): the benchmark's scoring rate
             score, lo, hi = (s.points or 0.0) / s.max_points, None, None
-        rows.append({**base, "metric": metric, "score": score, "ci_low": lo, "ci_high": hi, "n_scored": s.n_scored,
+            name = POINTS_JUDGED if metric == "score" else f"{metric} ({POINTS_JUDGED})"
+        rows.append({**base, "metric": name, "score": score, "ci_low": lo, "ci_high": hi, "n_scored": s.n_scored,
                      "n_total": s.n_total, "headline": metric == head})
         for name, est in [*s.per_turn.items(), *s.aspects.items()]:
             rows.append({**base, "metric": f"{metric}/{name}", "score": est.mean, "ci_low": est.ci_low,
@@ -509,7 +530,7 @@ def mixed_judges(rows: pd.DataFrame) -> dict[str, list[str]]:
     return out
 
 
-def leaderboard(board: Board, group_by: str = "suite") -> pd.DataFrame:
+def wide(board: Board, group_by: str = "suite") -> pd.DataFrame:
     """One row per model, three columns per task (score, 95% CI, scored/total) plus one average per group.
 
     Columns are named ``<group> · <task>`` (``group_by``: ``suite`` or ``language``). A group's average is
@@ -569,7 +590,7 @@ def leaderboard(board: Board, group_by: str = "suite") -> pd.DataFrame:
 
 
 def column_metrics(board: Board, wide: pd.DataFrame) -> dict[str, str]:
-    """The metric behind each numeric column of :func:`leaderboard` (for its display format)."""
+    """The metric behind each numeric column of :func:`wide` (for its display format)."""
     heads = latest(board.rows[board.rows["headline"]])
     by_task = {str(t): str(m) for t, m in zip(heads["task"], heads["metric"], strict=True)}
     out = {}
@@ -603,6 +624,24 @@ def sanitize(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_")
 
 
+def _samples(run: Run, task: str) -> list[tuple[int, dict[str, Any]]]:
+    path = run.samples_path(task)
+    return list(read_jsonl(path)) if path.exists() else []
+
+
+def leaderboard(root: Path) -> pd.DataFrame:
+    """The headline number of every (run, task), newest run first: the long table other tools read.
+
+    Columns: model (full name), alias, task, metric, score, ci_low, ci_high, chance, n_scored, n_total, judge,
+    status, date, run. Unreadable files are skipped here (:func:`load_board` lists them).
+    """
+    rows = load_board(root).rows
+    rows = rows[rows["headline"]]
+    cols = ["model", "alias", "task", "suite", "language", "metric", "score", "ci_low", "ci_high", "chance",
+            "n_scored", "n_total", "judge", "rubric", "status", "partial", "date", "run"]
+    return rows[cols].reset_index(drop=True)
+
+
 def _gold_indices(target: Any) -> tuple[int, ...]:
     """Gold option indices from a logged target: 2, "2", [0, 2] or "[0, 2]"."""
     if isinstance(target, bool):
@@ -621,3 +660,80 @@ def _gold_indices(target: Any) -> tuple[int, ...]:
             except ValueError:
                 return ()
     return ()
+
+
+def breakdown(run: Run, name: str) -> pd.DataFrame:
+    """lm-eval metric with 95% CI for every subgroup and subtask under ``name`` (e.g. C-Eval's categories)."""
+    rows = []
+
+    def walk(node: str, depth: int) -> None:
+        row = next(iter(lm_eval_metrics(run, node)), None)
+        if row is not None:
+            rows.append({"task": "  " * depth + node, "metric": row["metric"], "score": row["score"],
+                         "ci_low": row["ci_low"], "ci_high": row["ci_high"], "n": row["n_total"],
+                         "chance": chance_level(run, node)})
+        for kid in children(run).get(node, []):
+            walk(kid, depth + 1)
+
+    walk(name, 0)
+    return pd.DataFrame(rows, columns=["task", "metric", "score", "ci_low", "ci_high", "n", "chance"])
+
+
+@dataclass(frozen=True)
+class ChoiceView:
+    """One multiple-choice question: what the model was asked, its pick and the gold answer."""
+
+    doc_id: int
+    question: str
+    options: tuple[str, ...]
+    picked: int | None
+    gold: tuple[int, ...]
+    correct: bool | None
+
+
+def choice_samples(run: Run, task: str) -> list[ChoiceView]:
+    """Per-question drill-down of a multiple-choice (log-likelihood) task from its samples log."""
+    out = []
+    for _, rec in _samples(run, task):
+        args = rec.get("arguments") or {}
+        arg_list = list(args.values()) if isinstance(args, dict) else list(args)
+        options = tuple(str(a.get("arg_1", "")) if isinstance(a, dict) else str(a[1]) for a in arg_list)
+        context = str(arg_list[0].get("arg_0", "")) if arg_list and isinstance(arg_list[0], dict) else ""
+        lls = [r[0][0] if isinstance(r[0], list) else r[0] for r in (rec.get("filtered_resps") or [])]
+        picked = max(range(len(lls)), key=lambda i: float(lls[i])) if lls else None
+        gold = _gold_indices(rec.get("target"))
+        doc = rec.get("doc") or {}
+        question = str(doc.get("question") or doc.get("query") or context.split("\n\n")[-1])
+        out.append(ChoiceView(int(rec.get("doc_id", 0)), question, options, picked, gold,
+                              None if picked is None or not gold else picked in gold))
+    return out
+
+
+@dataclass(frozen=True)
+class GenerationView:
+    """One generated answer of an lm-eval-scored task: prompt, output, and the scorer's record."""
+
+    doc_id: int
+    prompt: str
+    output: str
+    target: str
+    details: dict[str, Any]
+
+
+def is_generation_task(run: Run, task: str) -> bool:
+    """True for ``generate_until`` tasks (answers are drilled down as text, not as options)."""
+    return ((run.results.get("configs") or {}).get(task) or {}).get("output_type") == "generate_until"
+
+
+def generation_samples(run: Run, task: str) -> list[GenerationView]:
+    """Per-question drill-down of a generation task (e.g. GAOKAO-Bench: extracted answer, gold, reason)."""
+    out = []
+    for _, rec in _samples(run, task):
+        args = rec.get("arguments") or {}
+        first = next(iter(args.values()), {}) if isinstance(args, dict) else (args[0] if args else {})
+        prompt = str(first.get("arg_0", "")) if isinstance(first, dict) else str(first[0])
+        resp = (rec.get("filtered_resps") or [""])[0]
+        details = next((v for k, v in rec.items() if isinstance(v, dict) and k not in ("doc", "arguments")), {})
+        out.append(GenerationView(int(rec.get("doc_id", 0)), prompt, str(resp), str(rec.get("target", "")),
+                                  details))
+    return out

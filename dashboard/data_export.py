@@ -5,27 +5,27 @@ from __future__ import annotations
 import html
 
 import pandas as pd
-from transeval.dashboard.data import Board, column_metrics, fmt, leaderboard
+from transeval.dashboard.data import Board, column_metrics, fmt, wide
 
 FORMATS = (".md", ".html", ".tex")
 
 
 def export_table(board: Board) -> pd.DataFrame:
     """The leaderboard as text cells: ``score [low, high]`` per task (one rounding rule) and suite averages."""
-    wide = leaderboard(board)
-    metrics = column_metrics(board, wide)
-    out = pd.DataFrame({"model": wide.get("alias", pd.Series(dtype=str)), "full name": wide.get("model")})
-    for col in wide.columns:
+    table = wide(board)
+    metrics = column_metrics(board, table)
+    out = pd.DataFrame({"model": table.get("alias", pd.Series(dtype=str)), "full name": table.get("model")})
+    for col in table.columns:
         if " · " not in col or col.endswith((" CI", " n", " avg n")):
             continue
         m = metrics.get(col, "")
         if col.endswith(" · avg"):
             out[col] = [f"{fmt(v, m)} ({n})" if fmt(v) != "–" else "–" for v, n in
-                        zip(wide[col], wide[col + " n"], strict=True)]
+                        zip(table[col], table[col + " n"], strict=True)]
             continue
         out[col] = [fmt(v, m) + (f" {ci}" if ci and ci != "–" else "") + (" †" if n and "/" not in str(n) else "")
-                    for v, ci, n in zip(wide[col], wide[col + " CI"], wide[col + " n"], strict=True)]
-    out["partial"] = ["yes" if p else "" for p in wide.get("partial", [])]
+                    for v, ci, n in zip(table[col], table[col + " CI"], table[col + " n"], strict=True)]
+    out["partial"] = ["yes" if p else "" for p in table.get("partial", [])]
     return out
 
 

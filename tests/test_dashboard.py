@@ -77,7 +77,7 @@ def test_leaderboard_numbers_judges_and_flags(board):
 
 
 def test_wide_table_suite_average_only_over_complete_members_of_one_scale(board):
-    wide = data.leaderboard(board).set_index("model")
+    wide = data.wide(board).set_index("model")
     assert set(wide.index) == {MODEL_A, MODEL_B, MODEL_C}
     assert wide.loc[MODEL_A, "alias"] == "org-a/m" and wide.loc[MODEL_C, "alias"] == "merged"
     # transllm_th: thai_mtbench is the only judge-score member (advbench is a rate): avg = the MT-bench score
@@ -88,7 +88,7 @@ def test_wide_table_suite_average_only_over_complete_members_of_one_scale(board)
         wide.loc[MODEL_C, "transllm_th · avg"]
     assert wide.loc[MODEL_C, "llama_beyond_english · llm_eval n"] == data.NOT_JUDGED
     assert wide.loc[MODEL_A, "transllm_th · thai_mtbench CI"].startswith("[")
-    by_lang = data.leaderboard(board, group_by="language")
+    by_lang = data.wide(board, group_by="language")
     assert "Thai · thai_mtbench" in by_lang.columns and "Chinese · ceval" in by_lang.columns
 
 
@@ -283,3 +283,13 @@ def test_empty_folder_page(tmp_path, monkeypatch):
     assert not at.exception
     assert any("No lm-eval runs" in i.value for i in at.info)
     shutil.rmtree(tmp_path)
+
+
+def test_long_table_for_other_tools(store):
+    long = data.leaderboard(store)
+    rows = {(r["model"], r["task"]): r for _, r in long.iterrows()}
+    assert rows[(MODEL_A, "thai_mtbench")]["metric"] == "score"
+    assert rows[(MODEL_A, "ceval")]["metric"] == "acc" and rows[(MODEL_A, "ceval")]["n_total"] == 10
+    run = next(r for r in data.find_runs(store) if r.model == MODEL_A and "ceval-valid_law" in r.tasks)
+    assert len(data.breakdown(run, "ceval")) == 3
+    assert [q.correct for q in data.choice_samples(run, "ceval-valid_law")] == [True, True, True, True, False]

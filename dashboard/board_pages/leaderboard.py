@@ -19,7 +19,7 @@ def render() -> None:
     group_by = st.radio("Group columns by", ["suite", "language"], horizontal=True)
     models = view.model_picker(b, "Models", "lb-models")
     shown = data.Board(b.root, b.runs, b.rows[b.rows["model"].isin(models)], b.problems, b.comparisons)
-    board = data.leaderboard(shown, group_by=str(group_by))
+    board = data.wide(shown, group_by=str(group_by))
     mixed = data.mixed_judges(shown.rows)
     if mixed:
         st.warning("Mixed judges (numbers not comparable): " + "; ".join(
