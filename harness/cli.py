@@ -77,6 +77,14 @@ def judge_runs(root: Path, tasks: set[str] | None = None, judge_model: str | Non
     from transeval.judges.rubric import load_rubric
 
     work = _collect(root, tasks)
+    if tasks:
+        from transeval.harness.store import find_runs
+
+        have = sorted({t for run in find_runs(root) for t in run.tasks})
+        for task in sorted(tasks - {w.task for w in work}):
+            if task not in have:
+                raise TransevalError(f"no task '{task}' under {root} (tasks there: {', '.join(have) or 'none'})",
+                                     field="--task")
     plans = []
     for w in work:
         spec = w.convs[0].question.judge

@@ -305,38 +305,52 @@ def question_from_doc(doc: Mapping[str, Any]) -> Question:
     Raises:
         TransevalError: (field named) when a field has the wrong shape; the caller adds file and line.
     """
-    def field_json(name: str) -> Any:
+    def field_json(name: str, what: str) -> dict[str, Any]:
         raw = doc.get(name)
         if not raw:
             return {}
         try:
-            return json.loads(raw) if isinstance(raw, str) else raw
+            value = json.loads(raw) if isinstance(raw, str) else raw
         except json.JSONDecodeError:
             raise TransevalError("not valid JSON", field=f"doc.{name}") from None
+        if not isinstance(value, dict):
+            raise TransevalError(f"must be an object{what}", field=f"doc.{name}")
+        return value
 
-    turns = doc.get("turns")
-    if not isinstance(turns, list) or not all(isinstance(t, str) for t in turns):
-        raise TransevalError("must be a list of strings", field="doc.turns")
-    ref = doc.get("reference")
-    judge = field_json("judge")
-    if not isinstance(judge, dict):
+    def str_list(name: str, required: bool = False) -> list[str] | None:
+        value = doc.get(name)
+        if value is None and not required:
+            return None
+        if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+            raise TransevalError("must be a list of strings", field=f"doc.{name}")
+        return value
+
+    turns = str_list("turns", required=True) or []
+    ref = str_list("reference")
+    turns_en = str_list("turns_en")
+    judge = field_json("judge", "")
+    if "judge" not in doc or not judge:
         raise TransevalError("not a judge spec", field="doc.judge")
     try:
         spec = JudgeSpec.from_dict(judge)
     except TypeError as exc:
         raise TransevalError(f"not a judge spec ({exc})", field="doc.judge") from None
-    baselines = field_json("baselines")
+    baselines = field_json("baselines", " of baseline -> answers")
+    for name, answers in baselines.items():
+        if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
+            raise TransevalError(f"answers of baseline '{name}' must be a list of strings", field="doc.baselines")
+    extra = field_json("extra", "")
     return Question(
         task=str(doc.get("task")),
         question_id=str(doc["question_id"]),
         category=str(doc.get("category") or ""),
         turns=tuple(turns),
-        turns_en=tuple(doc.get("turns_en") or turns),
+        turns_en=tuple(turns_en or turns),
         reference=tuple(ref) if ref else None,
         language=str(doc.get("language", "English")),
         output_format=str(doc.get("output_format", "plain")),
         judge=spec,
-        extra={str(k): str(v) for k, v in field_json("extra").items()},
+        extra={str(k): str(v) for k, v in extra.items()},
         baselines={str(k): tuple(v) for k, v in baselines.items()},
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,14 +17,19 @@ HOW_TO = (
 )
 
 
-def _env_number(name: str, default: float) -> float:
+def _env_number(name: str, default: float, positive: bool = False) -> float:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         raise JudgeConfigError(f"must be a number, got '{raw}'", field=f"${name}") from None
+    if not math.isfinite(value):
+        raise JudgeConfigError(f"must be a finite number, got '{raw}'", field=f"${name}")
+    if positive and value <= 0:
+        raise JudgeConfigError(f"must be a positive number, got '{raw}'", field=f"${name}")
+    return value
 
 
 def default_cache_path() -> Path:
@@ -85,7 +91,7 @@ def resolve_settings(model: str | None = None, *, require_key: bool = True) -> J
         max_tokens=int(_env_number("TRANSEVAL_JUDGE_MAX_TOKENS", 1024)),
         concurrency=max(1, int(_env_number("TRANSEVAL_JUDGE_CONCURRENCY", 8))),
         max_retries=max(0, int(_env_number("TRANSEVAL_JUDGE_MAX_RETRIES", 5))),
-        timeout_s=_env_number("TRANSEVAL_JUDGE_TIMEOUT", 120.0),
+        timeout_s=_env_number("TRANSEVAL_JUDGE_TIMEOUT", 120.0, positive=True),
         backoff_s=_env_number("TRANSEVAL_JUDGE_BACKOFF", 1.0),
         max_answer_chars=max(0, int(_env_number("TRANSEVAL_JUDGE_MAX_ANSWER_CHARS", 20000))),
     )

@@ -12,6 +12,7 @@ first; two verdicts that disagree count as a tie (FastChat's rule, ``gen_judgmen
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -97,7 +98,7 @@ def clean_text(text: str) -> str:
         text.encode("utf-8")
         return text
     except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        return re.sub("[\ud800-\udfff]", "\ufffd", text)
 
 
 def check_rubrics(convs: Sequence[Conversation], jobs: Sequence[MetricJob]) -> None:
