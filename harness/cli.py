@@ -26,25 +26,17 @@ class _Work:
 
 def _collect(root: Path, tasks: set[str] | None) -> list[_Work]:
     """Every judged task of every run under ``root``, with its answers read back (validated before judging)."""
-    from transeval.harness.judged import is_judged_doc
-    from transeval.harness.pipeline import conversations_from_samples
-    from transeval.harness.store import find_runs, read_jsonl
+    from transeval.harness.pipeline import run_conversations
+    from transeval.harness.store import find_runs
 
     work = []
     for run in find_runs(root):
         for task in run.tasks:
             if tasks and task not in tasks:
                 continue
-            samples = run.samples_path(task)
-            if not samples.exists():
-                continue
-            records = []
-            for lineno, rec in read_jsonl(samples):
-                if not records and not is_judged_doc(rec.get("doc")):
-                    break
-                records.append({**rec, "_line": lineno})
-            if records:
-                work.append(_Work(run, task, conversations_from_samples(records, samples)))
+            convs = run_conversations(run, task)
+            if convs:
+                work.append(_Work(run, task, convs))
     return work
 
 

@@ -33,9 +33,8 @@ def safe_name(model: str) -> str:
 
 def _answers_by_model(root: Path, tasks: set[str] | None) -> dict[str, dict[str, list[Conversation]]]:
     """Model name -> task -> conversations (the newest run of each model and task wins)."""
-    from transeval.harness.judged import is_judged_doc
-    from transeval.harness.pipeline import conversations_from_samples
-    from transeval.harness.store import find_runs, read_jsonl
+    from transeval.harness.pipeline import run_conversations
+    from transeval.harness.store import find_runs
 
     out: dict[str, dict[str, list[Conversation]]] = {}
     for run in find_runs(root):  # newest first
@@ -44,16 +43,9 @@ def _answers_by_model(root: Path, tasks: set[str] | None) -> dict[str, dict[str,
         for task in run.tasks:
             if (tasks and task not in tasks) or task in out.get(run.model, {}):
                 continue
-            path = run.samples_path(task)
-            if not path.exists():
-                continue
-            records = []
-            for lineno, rec in read_jsonl(path):
-                if not records and not is_judged_doc(rec.get("doc")):
-                    break
-                records.append({**rec, "_line": lineno})
-            if records:
-                out.setdefault(run.model, {})[task] = conversations_from_samples(records, path)
+            convs = run_conversations(run, task)
+            if convs:
+                out.setdefault(run.model, {})[task] = convs
     return out
 
 

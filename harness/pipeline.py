@@ -75,6 +75,25 @@ def conversations_from_samples(samples: Sequence[dict[str, Any]], path: Path | N
     return convs
 
 
+def run_conversations(run: Any, task: str) -> list[Conversation] | None:
+    """The conversations of a judged task of a saved run (None when the task is not judged or has no samples).
+
+    Raises:
+        TransevalError: naming the samples file, line and field of a malformed record.
+    """
+    from transeval.harness.store import read_jsonl
+
+    path = run.samples_path(task)
+    if not path.exists():
+        return None
+    records = []
+    for lineno, rec in read_jsonl(path):
+        if not records and not is_judged_doc(rec.get("doc")):
+            return None
+        records.append({**rec, "_line": lineno})
+    return conversations_from_samples(records, path) if records else None
+
+
 def _mode(judgments: Sequence[Judgment]) -> tuple[str, tuple[str, ...]]:
     """How a metric aggregates: from its rubric (kind; a 0-1 single scale is a proportion) or its content."""
     from transeval.judges.rubric import load_rubric
