@@ -21,7 +21,7 @@ def render_sample(s: data_samples.SampleView) -> None:
     if s.unscored:
         st.text(f"unscored: {s.unscored}")
     for t, turn in enumerate(s.turns, 1):
-        st.text(f"Turn {t} — question:\n{turn.question}")
+        st.text(f"Turn {t} — question:\n{turn.question}" if s.kind == "judged" else f"Question:\n{turn.question}")
         if turn.question_en and turn.question_en != turn.question:
             st.text(f"(English) {turn.question_en}")
         st.text(f"Answer:\n{turn.answer if turn.answer is not None else '(none)'}")
@@ -64,6 +64,9 @@ def render() -> None:
     if not leaves:
         st.info("No per-sample log for this run (run lm_eval with --log_samples).")
         return
+    if len(data.leaf_tasks(run, task)) > 1:
+        st.subheader("Breakdown")
+        view.table(data.breakdown(run, task), "breakdown", "breakdown", height=240)
     leaf = str(st.selectbox("Subtask", leaves)) if len(leaves) > 1 else leaves[0]
     try:
         path = run.samples_path(leaf)
