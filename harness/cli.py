@@ -129,20 +129,6 @@ def evaluate_checkpoint(checkpoint: Path, suite: str, output: Path, limit: int |
     return rc
 
 
-def board(root: Path, port: int | None, headless: bool) -> int:
-    """Start the Streamlit leaderboard over ``root``."""
-    if not root.exists():
-        raise TransevalError("no such folder", file=root)
-    app = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--browser.gatherUsageStats", "false"]
-    if port:
-        cmd += ["--server.port", str(port)]
-    if headless:
-        cmd += ["--server.headless", "true"]
-    cmd += ["--", "--runs", str(root.resolve())]
-    return subprocess.call(cmd)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``transeval`` command."""
     parser = argparse.ArgumentParser(prog="transeval", description=__doc__)
@@ -177,10 +163,12 @@ def main(argv: list[str] | None = None) -> int:
 
     translate_arguments(sub.add_parser(
         "translate", help="machine-translate fields of a JSONL/CSV data set through the endpoint, with provenance"))
-    p_board = sub.add_parser("board", help="open the leaderboard in the browser")
+    p_board = sub.add_parser("board", help="open the leaderboard in the browser (or --export a static one)")
     p_board.add_argument("runs", type=Path)
     p_board.add_argument("--port", type=int)
+    p_board.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1: this machine only)")
     p_board.add_argument("--headless", action="store_true", help="do not open a browser")
+    p_board.add_argument("--export", type=Path, help="write a static leaderboard (.md, .html or .tex) and exit")
     sub.add_parser("tasks-dir", help="print the task folder (for lm_eval --include_path without the hook)")
     p_eval = sub.add_parser("eval", help="evaluate a checkpoint on a suite with lm_eval (then `transeval board`)")
     p_eval.add_argument("checkpoint", type=Path)
@@ -234,7 +222,12 @@ def main(argv: list[str] | None = None) -> int:
                 args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
             return 0
         if args.command == "board":
-            return board(args.runs, args.port, args.headless)
+            from transeval.dashboard.serve import export_board, run_board
+
+            if args.export:
+                print(f"transeval: wrote {export_board(args.runs, args.export)}", file=sys.stderr)
+                return 0
+            return run_board(args.runs, args.port, args.host, args.headless)
         if args.command == "train":
             import logging
 
