@@ -21,7 +21,17 @@ $(VENV)/.installed: pyproject.toml setup.py transeval_lm_eval.pth | $(BIN)/pytho
 
 install: $(VENV)/.installed
 
-demo: install
+# Without OPENAI_API_KEY the demo judges with gemma-3-270m behind llama-cpp-python's server (harness/demo_judge.py),
+# installed here only then. PyPI has only its source, so the first install compiles llama.cpp (minutes on 2 cores;
+# pip caches the wheel); LLAVA_BUILD=OFF skips the multimodal library the judge does not use.
+DEMO_JUDGE_SPEC ?= llama-cpp-python[server]==0.3.36
+$(VENV)/.demo-judge: | $(VENV)/.installed
+	@echo "transeval: installing the demo judge ($(DEMO_JUDGE_SPEC); the first install compiles llama.cpp)"
+	if CMAKE_ARGS="$${CMAKE_ARGS:--DLLAVA_BUILD=OFF}" $(BIN)/python -m pip install -q "$(DEMO_JUDGE_SPEC)"; \
+	then touch $@; else echo "transeval: warning: the demo judge could not be installed (it needs cmake and a C++ \
+	compiler); the demo's answers will be saved unjudged"; fi
+
+demo: install $(if $(strip $(OPENAI_API_KEY)),,$(VENV)/.demo-judge)
 	DEMO_LIMIT=$(DEMO_LIMIT) DEMO_MAX_GEN_TOKS=$(DEMO_MAX_GEN_TOKS) DEMO_OUT=$(DEMO_OUT) $(BIN)/transeval demo
 
 # mypy checks the package under its import names: a symlink tree maps transeval.<pkg> to the folders.
