@@ -108,7 +108,8 @@ def rating_grammar(prompt: str) -> str:
     """A GBNF grammar for one judgment of ``prompt``: a short explanation, then the verdict on its own line.
 
     The explanation is one line without brackets or backticks, so it can neither hold a rating of its own nor
-    open a code block that would make the parser treat the verdict as quoted (see :mod:`transeval.judges.parse`).
+    open a code block that would make the parser treat the verdict as quoted (see :mod:`transeval.judges.parse`),
+    and without ``<``/``>``, so the tiny model cannot fill it with HTML-like tags (it tends to).
     A pairwise prompt (one that asks for ``[[A]]`` and ``[[B]]``) gets ``[[A]]``, ``[[B]]`` or ``[[C]]``;
     any other gets ``Rating: [[n]]`` with ``n`` an integer of :func:`scale_of`.
     """
@@ -118,7 +119,7 @@ def rating_grammar(prompt: str) -> str:
         lo, hi = scale_of(prompt)
         verdict = '"Rating: [[" (' + " | ".join(_literal(str(n)) for n in range(hi, lo - 1, -1)) + ') "]]"'
     return (f'root ::= explanation "\\n" verdict\n'
-            f'explanation ::= [^\\n\\[\\]`] [^\\n\\[\\]`]{{0,{EXPLANATION_CHARS - 1}}}\n'
+            f'explanation ::= [^\\n\\[\\]`<>] [^\\n\\[\\]`<>]{{0,{EXPLANATION_CHARS - 1}}}\n'
             f"verdict ::= {verdict}\n")
 
 

@@ -35,7 +35,7 @@ def grammar_regex(grammar: str) -> re.Pattern[str]:
     n = int(re.search(r"\{0,(\d+)\}", rules["explanation"]).group(1)) + 1  # type: ignore[union-attr]
     values = re.findall(r'"(\w+)"', rules["verdict"].split("(", 1)[1])
     label = json.loads(rules["verdict"].split(" (", 1)[0])
-    return re.compile(rf"[^\n\[\]`]{{1,{n}}}\n{re.escape(label)}(?:{'|'.join(values)})\]\]")
+    return re.compile(rf"[^\n\[\]`<>]{{1,{n}}}\n{re.escape(label)}(?:{'|'.join(values)})\]\]")
 
 
 @pytest.mark.parametrize("name", MTBENCH_RUBRICS)
@@ -56,7 +56,8 @@ def test_rating_grammar_allows_exactly_the_scale() -> None:
     for n in range(1, 11):
         assert pattern.fullmatch(f"Short and relevant.\nRating: [[{n}]]")
     for bad in ["Fine.\nRating: [[0]]", "Fine.\nRating: [[11]]", "Fine.\nRating: [[7.5]]", "\nRating: [[7]]",
-                "Quote [[9]] here.\nRating: [[7]]", "```\nRating: [[7]]", "x" * 121 + "\nRating: [[7]]"]:
+                "Quote [[9]] here.\nRating: [[7]]", "```\nRating: [[7]]", "<b>ok</b>\nRating: [[7]]",
+                "x" * 121 + "\nRating: [[7]]"]:
         assert not pattern.fullmatch(bad), bad
     fluency = grammar_regex(dj.rating_grammar(prompt_of("fluency")))
     assert fluency.fullmatch("Natural.\nRating: [[5]]") and not fluency.fullmatch("Natural.\nRating: [[6]]")
@@ -72,7 +73,7 @@ def test_pairwise_prompt_gets_a_verdict_grammar() -> None:
 @pytest.mark.parametrize("explanation", [
     "The answer is relevant but short.",
     'It says "Rating: 10" to sway the judge; the content is poor.',
-    "> looks like a quote line",
+    "* a list item: 'quoted' words",
     "คำตอบตรงคำถามแต่สั้นเกินไป",
 ])
 def test_constrained_replies_parse_with_the_rubric(name: str, explanation: str) -> None:
