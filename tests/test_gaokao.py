@@ -70,10 +70,11 @@ def test_malformed_file_names_file_and_field(tmp_path: Path):
 
 
 def test_subjective_documents():
-    from transeval.harness.gaokao import load_subjective_docs
+    from transeval.harness.judged import load_docs
 
-    meta = {"judge": {"rubric": "gaokao-sub-grade", "reference_field": "reference"}}
-    docs = load_subjective_docs("gaokao_bench_sub", meta)
+    meta = {"loader": "transeval.harness.gaokao.load_subjective_rows", "language": "Chinese",
+            "judge": {"rubric": "gaokao-sub-grade", "reference_field": "reference"}}
+    docs = load_docs("gaokao_bench_sub", meta)
     assert len(docs) == 1030
     assert len({d["question_id"] for d in docs}) == 1030
     extra = json.loads(docs[0]["extra"])
@@ -91,7 +92,8 @@ def test_subjective_judged_on_own_point_scale(server, judge_env, tmp_path):
                    "gaokao_bench_sub", "--apply_chat_template", "--output_path", str(tmp_path / "runs"),
                    "--log_samples", "--limit", "3"], judge_env, tmp_path)
     assert res.returncode == 0, res.stderr[-3000:]
-    judgments = [json.loads(x) for x in next((tmp_path / "runs").rglob("judgments_*.jsonl")).read_text().splitlines()]
+    lines = next((tmp_path / "runs").rglob("judgments_*.jsonl")).read_text().splitlines()
+    judgments = [j for j in map(json.loads, lines) if j["metric"] == "score"]
     assert len(judgments) == 3 and all(j["max_score"] and 0 <= j["score"] <= j["max_score"] for j in judgments)
     results = json.loads(next((tmp_path / "runs").rglob("results_*.json")).read_text())["results"]["gaokao_bench_sub"]
     assert results["points,none"] == sum(j["score"] for j in judgments)
