@@ -183,7 +183,8 @@ _CODE_RE = regex.compile(r"```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)|`[^`\n]+`", regex.D
 _URL_RE = regex.compile(r"(?:https?://|ftp://|www\.)\S+|\S+@\S+\.\w+")
 # Identifiers, hashes and model names that mix ASCII letters and digits ("d6e5a2", "gpt4", "H2O") carry no
 # language: without this a hash such as "d6e5a2" counted as three English words.
-_ALNUM_ID_RE = regex.compile(r"(?<![\p{L}\p{N}])(?=[A-Za-z0-9_]*[0-9])(?=[A-Za-z0-9_]*[A-Za-z])[A-Za-z0-9_]+(?![\p{L}\p{N}])")
+_ALNUM_ID_RE = regex.compile(
+    r"(?<![\p{L}\p{N}])(?=[A-Za-z0-9_]*[0-9])(?=[A-Za-z0-9_]*[A-Za-z])[A-Za-z0-9_]+(?![\p{L}\p{N}])")
 _SENTENCE_RE = regex.compile(r"(?<=[.!?;])\s+|(?<=[。！？；])|(?<=[।॥۔؟])\s*|\n+")
 _NATURAL_LATIN_RE = regex.compile(r"\p{Ll}[\p{Ll}'’-]*")
 _WORD_RE = regex.compile(r"[\p{L}\p{M}]+")
