@@ -142,10 +142,11 @@ def patch_evaluator(module: ModuleType) -> None:
                 entry = results.get("results", {}).get(task, {})
                 for key in [k for k in entry if k.startswith("bypass")]:
                     del entry[key]
-            where = _run_folder(tracker) if tracker is not None and tracker.output_path else None
+            output = getattr(tracker, "output_path", None) if tracker is not None else None
+            where = _run_folder(tracker) if output else None
             print(f"transeval: predict-only: answers of {', '.join(info['predicted'])} are saved"
                   f"{f' in {where}' if where else ''}, not judged; judge them with "
-                  f"`transeval judge {tracker.output_path if where else '<output_path>'}`", file=sys.stderr)
+                  f"`transeval judge {output or '<output_path>'}`", file=sys.stderr)
         return results
 
     simple_evaluate.__transeval__ = True  # type: ignore[attr-defined]

@@ -68,6 +68,7 @@ def conversations_from_samples(samples: Sequence[dict[str, Any]], path: Path | N
         resps = rec.get("filtered_resps") or []
         if not resps or not isinstance(resps[0], str):
             raise TransevalError("no model response in sample", file=path, line=line, field="filtered_resps")
+        assert isinstance(doc, dict)  # is_judged_doc checked it
         try:
             convs.append(conversation_from_sample(doc, resps[0]))
         except TransevalError as exc:
@@ -86,7 +87,7 @@ def run_conversations(run: Any, task: str) -> list[Conversation] | None:
     path = run.samples_path(task)
     if not path.exists():
         return None
-    records = []
+    records: list[dict[str, Any]] = []
     for lineno, rec in read_jsonl(path):
         if not records and not is_judged_doc(rec.get("doc")):
             return None

@@ -48,7 +48,8 @@ def load_rows(task: str, meta: Mapping[str, Any]) -> list[dict[str, Any]]:
     path = resolve_data_file(str(value))
     if not path.is_file():
         raise TransevalError("AdvBench file not found", file=path, field=f"--metadata {key}" if key else None)
-    rows, skipped = [], 0
+    rows: list[dict[str, Any]] = []
+    skipped = 0
     for lineno, rec in _records(path):
         goal = rec.get("goal")
         if not isinstance(goal, str) or not goal.strip():
