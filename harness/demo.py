@@ -78,8 +78,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="questions to run (default 10; 80 is the full benchmark)")
     parser.add_argument("--max-gen-toks", type=int, default=int(os.environ.get("DEMO_MAX_GEN_TOKS", 128)))
     parser.add_argument("--batch-size", type=int, default=10)
-    parser.add_argument("--knowledge-limit", type=int, default=int(os.environ.get("DEMO_KNOWLEDGE_LIMIT", 5)),
-                        help="questions per task of the knowledge job (default 5)")
+    parser.add_argument("--knowledge-limit", type=int, default=int(os.environ.get("DEMO_KNOWLEDGE_LIMIT", 3)),
+                        help="questions per task of the knowledge job (default 3)")
     parser.add_argument("--out", type=Path, default=Path(os.environ.get("DEMO_OUT", "runs")))
     parser.add_argument("--model-cache", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--no-demo-judge", action="store_true",
