@@ -8,13 +8,13 @@ DEMO_LIMIT ?= 10
 DEMO_MAX_GEN_TOKS ?= 128
 DEMO_OUT ?= runs
 
-.PHONY: install demo test lint board bench clean
+.PHONY: install demo test lint browser board bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: pyproject.toml setup.py transeval_lm_eval.pth | $(BIN)/python
-	$(BIN)/python -m pip install -q -U pip "setuptools>=70" wheel
+	$(BIN)/python -m pip install -q -U pip "setuptools>=77" wheel
 	$(BIN)/python -m pip install -q "$(TORCH_SPEC)"
 	$(BIN)/python -m pip install -q -e ".[dev,demo,train]"
 	touch $@
