@@ -608,6 +608,13 @@ def column_metrics(board: Board, wide: pd.DataFrame) -> dict[str, str]:
     return out
 
 
+def demo_judged(rows: pd.DataFrame) -> list[str]:
+    """Tasks whose numbers come from the bundled demo judge (gemma-3-270m), sorted."""
+    if rows.empty or "judge" not in rows:
+        return []
+    return sorted({str(t) for t, j in zip(rows["task"], rows["judge"], strict=True) if "gemma-3-270m" in str(j)})
+
+
 def details(board: Board) -> pd.DataFrame:
     """The long table behind the leaderboard: every metric with its judge, rubric, n and flags."""
     df = latest(board.rows).copy()

@@ -293,3 +293,11 @@ def test_long_table_for_other_tools(store):
     run = next(r for r in data.find_runs(store) if r.model == MODEL_A and "ceval-valid_law" in r.tasks)
     assert len(data.breakdown(run, "ceval")) == 3
     assert [q.correct for q in data.choice_samples(run, "ceval-valid_law")] == [True, True, True, True, False]
+
+
+def test_demo_judge_numbers_are_labelled():
+    import pandas as pd
+
+    rows = pd.DataFrame({"task": ["thai_mtbench", "ceval"], "judge": ["demo-judge-gemma-3-270m", ""]})
+    assert data.demo_judged(rows) == ["thai_mtbench"]
+    assert data.DEMO_JUDGE_NOTE == "demo judge (gemma-3-270m): checks the pipeline, not quality"
