@@ -298,6 +298,7 @@ def pair_verdicts(board: Board, task: str, sample_id: str, models: Sequence[str]
                                                                                           str(j.pair.winner)),
                          "judge": j.judge_model, "explanation (first order)": j.explanation,
                          "explanation (swapped)": j.pair.explanation_second})
+    rows.sort(key=lambda r: (r["model"], r["vs"], r["metric"], r["turn"]))  # judgments are stored as they finish
     return pd.DataFrame(rows, columns=["model", "vs", "metric", "turn", "model's answer shown first",
                                        "model's answer shown second", "winner", "judge",
                                        "explanation (first order)", "explanation (swapped)"])

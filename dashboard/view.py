@@ -17,7 +17,7 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 import streamlit as st
-from transeval.dashboard.data import Board, load_board
+from transeval.dashboard.data import DEMO_JUDGE_NOTE, Board, demo_judged, load_board
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:\"'&=])")
 
@@ -60,7 +60,10 @@ def board() -> Board:
 
 
 def problems(b: Board) -> None:
-    """Say which files could not be used (as a plain-text table), without hiding the other runs."""
+    """Say which numbers come from the demo judge, and which files could not be used (without hiding the rest)."""
+    demo = demo_judged(b.rows)
+    if demo:
+        st.warning(f"{DEMO_JUDGE_NOTE}: {', '.join(safe(t) for t in demo)}")
     if b.problems:
         st.warning(f"{len(b.problems)} file(s) could not be used; every other run is shown.")
         st.dataframe(pd.DataFrame([{"file": p.file, "problem": p.message} for p in b.problems]), hide_index=True,

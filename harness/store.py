@@ -161,9 +161,14 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _natural(sample_id: str) -> tuple[int, int | str]:
+    return (0, int(sample_id)) if sample_id.isdigit() else (1, sample_id)
+
+
 def finalize_judgments(path: Path) -> list[Judgment]:
     """Rewrite a judgments file with the best judgment per key (atomically) and return them."""
     merged = merge_judgments(read_judgments(path)) if path.exists() else []
+    merged.sort(key=lambda j: (j.metric, _natural(j.sample_id), j.turn))  # stable order, whatever finished first
     _atomic_write(path, "".join(json.dumps(j.to_dict(), ensure_ascii=False) + "\n" for j in merged))
     return merged
 

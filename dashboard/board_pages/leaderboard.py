@@ -10,9 +10,6 @@ def render() -> None:
     """Draw the page."""
     st.title("transeval leaderboard")
     b = view.board()
-    demo = data.demo_judged(b.rows)
-    if demo:
-        st.warning(f"{data.DEMO_JUDGE_NOTE}: {', '.join(view.safe(t) for t in demo)}")
     st.caption(f"Runs folder: {view.safe(b.root)} (fixed when the board started)")
     view.problems(b)
     if b.rows.empty:

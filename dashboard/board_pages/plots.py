@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import altair as alt
 import streamlit as st
-from transeval.dashboard import data, data_plots, view
+from transeval.dashboard import data_plots, view
 
 
 def _bars(df: alt.Data, x: str, y: str, color: str, column: str | None = None) -> alt.Chart | alt.LayerChart:
@@ -23,9 +23,6 @@ def render() -> None:
     """Draw the page."""
     st.title("Plots")
     b = view.board()
-    demo = data.demo_judged(b.rows)
-    if demo:
-        st.warning(f"{data.DEMO_JUDGE_NOTE}: {', '.join(view.safe(t) for t in demo)}")
     view.problems(b)
     if b.rows.empty:
         st.info("No runs yet.")

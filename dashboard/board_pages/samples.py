@@ -47,9 +47,6 @@ def render() -> None:
     """Draw the page."""
     st.title("Samples")
     b = view.board()
-    demo = data.demo_judged(b.rows)
-    if demo:
-        st.warning(f"{data.DEMO_JUDGE_NOTE}: {', '.join(view.safe(t) for t in demo)}")
     view.problems(b)
     if b.rows.empty:
         st.info("No runs yet.")
