@@ -26,7 +26,7 @@ import pandas as pd
 from transeval.harness.errors import TransevalError
 from transeval.harness.records import TaskScores
 from transeval.harness.stats import wilson
-from transeval.harness.store import Run, read_jsonl, read_scores
+from transeval.harness.store import Run, read_jsonl, read_scores, scan_runs
 
 __all__ = ["Board", "Problem", "Run", "find_runs", "leaderboard", "load_board", "wide"]
 
@@ -141,24 +141,6 @@ def aliases(names: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def _read_json_file(path: Path) -> Any:
-    """Parse a JSON file, raising :class:`TransevalError` naming the file for bad bytes or bad JSON."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise TransevalError(f"cannot be read ({exc.strerror})", file=path) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise TransevalError(f"not valid UTF-8 (byte {exc.start})", file=path) from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise TransevalError(f"not valid JSON ({exc.msg})", file=path, line=exc.lineno) from None
-    except RecursionError:
-        raise TransevalError("JSON nested too deeply", file=path) from None
-
-
 def _problem(root: Path, exc: Exception, fallback: Path) -> Problem:
     """A :class:`Problem` with the file shown relative to the runs folder (no server paths)."""
     file = Path(getattr(exc, "file", None) or fallback)
@@ -177,27 +159,10 @@ def _problem(root: Path, exc: Exception, fallback: Path) -> Problem:
 
 def scan(root: Path) -> tuple[list[Run], list[Problem]]:
     """Every readable lm-eval run under ``root`` (newest first) and a problem for every unreadable one."""
-    runs: list[Run] = []
-    problems: list[Problem] = []
     if not root.is_dir():
         return [], [Problem(root.name or str(root), "no such folder")]
-    for path in sorted(root.rglob("results_*.json")):
-        if "comparisons" in path.relative_to(root).parts[:1]:
-            continue
-        try:
-            data = _read_json_file(path)
-        except TransevalError as exc:
-            problems.append(_problem(root, exc, path))
-            continue
-        if not isinstance(data, dict) or not isinstance(data.get("results"), dict):
-            problems.append(_problem(root, TransevalError("not an lm-eval results file (no 'results')"), path))
-            continue
-        date_id = path.stem[len("results_"):]
-        config = data.get("config") or {}
-        model = str(data.get("model_name") or config.get("model_args") or config.get("model") or path.parent.name)
-        tasks = tuple(sorted((data.get("configs") or data["results"]).keys()))
-        runs.append(Run(path, date_id, model, tasks, data))
-    return sorted(runs, key=lambda r: r.date_id, reverse=True), problems
+    runs, found = scan_runs(root)  # comparisons/ holds judgments and scores only: no results_*.json
+    return runs, [_problem(root, p.error, p.path) for p in found]
 
 
 def find_runs(root: Path) -> list[Run]:

@@ -57,27 +57,71 @@ def scores_path(folder: Path, task: str, date_id: str) -> Path:
 
 
 def _read_json(path: Path) -> Any:
+    """Parse a JSON file.
+
+    Raises:
+        TransevalError: naming the file (and line) for unreadable bytes, bad UTF-8 or bad JSON.
+    """
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise TransevalError(f"cannot be read ({exc.strerror})", file=path) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise TransevalError(f"not valid UTF-8 (byte {exc.start})", file=path) from None
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise TransevalError(f"not valid JSON ({exc.msg})", file=path, line=exc.lineno) from None
+    except RecursionError:
+        raise TransevalError("JSON nested too deeply", file=path) from None
 
 
-def find_runs(root: Path) -> list[Run]:
-    """Every lm-eval run under ``root`` (newest first)."""
-    if not root.exists():
-        raise TransevalError("no such folder", file=root)
-    runs = []
-    for path in root.rglob("results_*.json"):
-        data = _read_json(path)
-        if not isinstance(data, dict) or "results" not in data:
+@dataclass(frozen=True)
+class RunProblem:
+    """A ``results_*.json`` that is not a usable run: unreadable, or not lm-eval's results file."""
+
+    path: Path
+    error: TransevalError
+    unreadable: bool
+
+
+def scan_runs(root: Path) -> tuple[list[Run], list[RunProblem]]:
+    """Every lm-eval run under ``root`` (newest first), and a problem for each results file that is not one."""
+    runs: list[Run] = []
+    problems: list[RunProblem] = []
+    for path in sorted(root.rglob("results_*.json")):
+        try:
+            data = _read_json(path)
+        except TransevalError as exc:
+            problems.append(RunProblem(path, exc, unreadable=True))
+            continue
+        if not isinstance(data, dict) or not isinstance(data.get("results"), dict):
+            problems.append(RunProblem(path, TransevalError("not an lm-eval results file (no 'results')", file=path),
+                                       unreadable=False))
             continue
         date_id = path.stem[len("results_") :]
         config = data.get("config") or {}
         model = str(data.get("model_name") or config.get("model_args") or config.get("model") or path.parent.name)
         tasks = tuple(sorted((data.get("configs") or data["results"]).keys()))
         runs.append(Run(path, date_id, model, tasks, data))
-    return sorted(runs, key=lambda r: r.date_id, reverse=True)
+    return sorted(runs, key=lambda r: r.date_id, reverse=True), problems
+
+
+def find_runs(root: Path) -> list[Run]:
+    """Every lm-eval run under ``root`` (newest first); other ``results_*.json`` files are skipped.
+
+    Raises:
+        TransevalError: for a missing folder or the first results file that cannot be read.
+    """
+    if not root.exists():
+        raise TransevalError("no such folder", file=root)
+    runs, problems = scan_runs(root)
+    for problem in problems:
+        if problem.unreadable:
+            raise problem.error
+    return runs
 
 
 def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -47,6 +47,7 @@ from transeval.harness.errors import JudgeConfigError, TransevalError, one_line
 from transeval.judges.cache import JudgeCache, cache_key
 from transeval.judges.client import JudgeClient, JudgeRequest, JudgeResult, public_url
 from transeval.judges.config import JudgeSettings, resolve_settings
+from transeval.judges.rubric import read_named_yaml
 
 __all__ = [
     "DEFAULT_TRANSLATE_MODEL", "DataFile", "TranslationPrompt", "TranslationSummary", "add_arguments",
@@ -157,24 +158,7 @@ def load_translation_prompt(path: Path | None = None) -> TranslationPrompt:
     path = path or _prompts_dir() / "translate.yaml"
     if not path.is_file():
         raise TransevalError("translation prompt not found", file=path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        raise TransevalError("invalid YAML", file=path, line=None if line is None else line + 1) from None
-    except UnicodeDecodeError:
-        raise TransevalError("not UTF-8 text", file=path) from None
-    if not isinstance(data, dict):
-        raise TransevalError("a translation prompt must be a mapping", file=path)
-    for key in data:
-        if key not in _PROMPT_KEYS:
-            raise TransevalError(f"unknown key (allowed: {', '.join(sorted(_PROMPT_KEYS))})", file=path,
-                                 field=str(key))
-    for key in sorted(_PROMPT_REQUIRED):
-        if key not in data:
-            raise TransevalError("missing required key", file=path, field=key)
-    if str(data["name"]) != path.stem:
-        raise TransevalError(f"name must equal the file name '{path.stem}'", file=path, field="name")
+    data = read_named_yaml(path, "a translation prompt", _PROMPT_KEYS, _PROMPT_REQUIRED)
     template = data["template"]
     if not isinstance(template, str):
         raise TransevalError("must be a string", file=path, field="template")

@@ -274,11 +274,12 @@ def _scale(value: Any, path: Path, where: str) -> tuple[float, float | str]:
     return float(value[0]), value[1] if isinstance(value[1], str) else float(value[1])
 
 
-def load_rubric_file(path: Path) -> Rubric:
-    """Load and validate one rubric file.
+def read_named_yaml(path: Path, what: str, keys: set[str], required: set[str]) -> dict[str, Any]:
+    """Read a strict YAML mapping whose ``name`` is its file name (rubrics, the translation prompt).
 
     Raises:
-        TransevalError: one line naming the file, line (for YAML syntax) and key.
+        TransevalError: one line naming the file, line (for YAML syntax) and key: invalid YAML or UTF-8, not a
+            mapping, an unknown or missing key, a name that is not the file name.
     """
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -288,15 +289,25 @@ def load_rubric_file(path: Path) -> Rubric:
     except UnicodeDecodeError:
         raise TransevalError("not UTF-8 text", file=path) from None
     if not isinstance(data, dict):
-        raise TransevalError("a rubric must be a mapping", file=path)
+        raise TransevalError(f"{what} must be a mapping", file=path)
     for key in data:
-        if key not in _KEYS:
-            raise TransevalError(f"unknown key (allowed: {', '.join(sorted(_KEYS))})", file=path, field=str(key))
-    for key in sorted(_REQUIRED):
+        if key not in keys:
+            raise TransevalError(f"unknown key (allowed: {', '.join(sorted(keys))})", file=path, field=str(key))
+    for key in sorted(required):
         if key not in data:
             raise TransevalError("missing required key", file=path, field=key)
     if str(data["name"]) != path.stem:
         raise TransevalError(f"name must equal the file name '{path.stem}'", file=path, field="name")
+    return data
+
+
+def load_rubric_file(path: Path) -> Rubric:
+    """Load and validate one rubric file.
+
+    Raises:
+        TransevalError: one line naming the file, line (for YAML syntax) and key.
+    """
+    data = read_named_yaml(path, "a rubric", _KEYS, _REQUIRED)
     kind = str(data.get("kind") or ("aspects" if data.get("aspects") else "single"))
     if kind not in KINDS:
         raise TransevalError(f"kind must be one of {', '.join(KINDS)}", file=path, field="kind")
