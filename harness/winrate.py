@@ -28,11 +28,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 from transeval.harness.stats import estimate
+from transeval.judges.parse import Outcome, combine_orders
 
-Outcome = str  # "model_a" | "model_b" | "tie"
-
-_VERDICTS = ("A", "B", "tie")
-_FAILED = (None, "error")
 # Outcome of the comparison from model_a's side: win 1, tie 1/2, loss 0 (FastChat's "adjusted" scoring).
 _VALUE = {"model_a": 1.0, "tie": 0.5, "model_b": 0.0}
 
@@ -69,39 +66,6 @@ class PairVerdict:
         return combine_orders(self.first, self.second)
 
 
-def combine_orders(first: str | None, second: str | None) -> Outcome | None:
-    """Combine the verdicts of the two presentation orders into one outcome, as FastChat does.
-
-    FastChat maps each order's "A"/"B" back to models (first order: A = model_1; swapped order: A = model_2) and
-    then, in ``show_result.py``, counts a tie when the first verdict is a tie or the two orders disagree; only two
-    agreeing non-tie verdicts make a winner. So (A, B) — the same model preferred in both orders — is a win for
-    model_a, while (A, A) — always the first position, a pure position bias — and (A, tie) are ties.
-
-    A failed judgment (None, or FastChat's "error" verdict when the reply has no ``[[A]]``/``[[B]]``/``[[C]]``)
-    in either order makes the whole comparison unscored: FastChat's ``show_result.py`` drops every row whose
-    ``g1_winner`` or ``g2_winner`` is "error" before counting. We do not fall back to the one order that worked,
-    which would reintroduce the position bias the swap removes.
-
-    Args:
-        first: Verdict with model_a in position A ("A", "B", "tie"), or None/"error" if it failed.
-        second: Verdict with model_b in position A, or None/"error" if it failed.
-
-    Returns:
-        "model_a", "model_b" or "tie"; None when either order failed.
-
-    Raises:
-        ValueError: A verdict that is none of the above.
-    """
-    for name, verdict in (("first", first), ("second", second)):
-        if verdict not in _FAILED and verdict not in _VERDICTS:
-            raise ValueError(f"{name} verdict must be 'A', 'B', 'tie' or None, got {verdict!r}")
-    if first in _FAILED or second in _FAILED:
-        return None
-    g1 = {"A": "model_a", "B": "model_b"}.get(str(first), "tie")
-    g2 = {"A": "model_b", "B": "model_a"}.get(str(second), "tie")
-    if g1 == "tie" or g1 != g2:
-        return "tie"
-    return g1
 
 
 def _oriented(verdicts: Iterable[PairVerdict], model: str, baseline: str) -> list[tuple[PairVerdict, Outcome | None]]:

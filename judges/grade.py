@@ -23,6 +23,7 @@ from transeval.harness.records import Conversation, JudgeSpec, Judgment, PairDet
 from transeval.judges.cache import JudgeCache, cache_key
 from transeval.judges.client import JudgeClient, JudgeRequest, JudgeResult, public_url
 from transeval.judges.config import JudgeSettings
+from transeval.judges.parse import combine_orders
 from transeval.judges.rubric import FIELDS, Rubric, available_rubrics, load_rubric
 
 log = logging.getLogger(__name__)
@@ -208,15 +209,6 @@ def _own_max(rubric: Rubric, values: Mapping[str, str]) -> float | None:
     return rubric.max_score(values) if isinstance(rubric.scale[1], str) else None
 
 
-def _combine(first: str | None, second: str | None) -> str | None:
-    """FastChat's swap rule: map the second order back; disagreeing orders are a tie; a failed order, no verdict."""
-    if first is None or second is None:
-        return None
-    a = {"A": "model", "B": "baseline", "tie": "tie"}[first]
-    b = {"A": "baseline", "B": "model", "tie": "tie"}[second]
-    return a if a == b else "tie"
-
-
 @dataclass(frozen=True)
 class JudgeOutcome:
     """Every judgment of one call of :func:`judge`, with what it cost."""
@@ -247,7 +239,8 @@ def _verdict(p: _Planned, settings: JudgeSettings, results: Sequence[JudgeResult
     if p.rubric.kind == "pairwise":
         verdicts = [p.rubric.parse_verdict(r.text, p.answers) if r.text is not None else (None, r.error)
                     for r in results]
-        winner = _combine(verdicts[0][0], verdicts[1][0])
+        outcome = combine_orders(verdicts[0][0], verdicts[1][0])
+        winner = {"model_a": "model", "model_b": "baseline", "tie": "tie"}.get(outcome or "")
         detail = PairDetail(str(p.job.baseline), verdicts[0][0], verdicts[1][0], results[1].text or "", winner)
         score = {"model": 1.0, "tie": 0.5, "baseline": 0.0}.get(winner or "")
         reason = None if winner else "; ".join(f"order {i + 1}: {v[1]}" for i, v in enumerate(verdicts) if v[1])
