@@ -159,10 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     p_agr.add_argument("--leaderboard", action="store_true", help="a and b are leaderboard CSVs: rank correlation")
     p_agr.add_argument("--column", default="overall", help="leaderboard score column (default overall)")
     p_agr.add_argument("--json", type=Path, help="also write the report as JSON")
-    from transeval.harness.translate import add_arguments as translate_arguments
-
-    translate_arguments(sub.add_parser(
-        "translate", help="machine-translate fields of a JSONL/CSV data set through the endpoint, with provenance"))
+    sub.add_parser("translate", add_help=False,  # parsed by transeval.harness.translate (imported only then)
+                   help="machine-translate fields of a JSONL/CSV data set through the endpoint, with provenance")
     p_board = sub.add_parser("board", help="open the leaderboard in the browser (or --export a static one)")
     p_board.add_argument("runs", type=Path)
     p_board.add_argument("--port", type=int)
@@ -184,6 +182,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("demo", help="evaluate the bundled gemma-3-270m on thai_mtbench (see `transeval demo -h`)",
                    add_help=False)
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["translate"]:
+        from transeval.harness.translate import main as translate_main
+
+        return translate_main(argv[1:])
     if argv[:1] == ["demo"]:
         from transeval.harness.demo import main as demo_main
 
@@ -201,10 +203,6 @@ def main(argv: list[str] | None = None) -> int:
                       "did the run use --log_samples or --predict_only?)", file=sys.stderr)
                 return 1
             return 0
-        if args.command == "translate":
-            from transeval.harness.translate import run as translate_run
-
-            return translate_run(args)
         if args.command == "compare":
             from transeval.harness.compare import compare_runs
 
