@@ -1,6 +1,6 @@
 """Judged tasks for lm-eval: one path for every benchmark whose answers an LLM judge scores.
 
-A judged task is a YAML in ``tasks/`` (``class: !function transeval.harness.judged.JudgedTask``) whose
+A judged task is a YAML in ``tasks/`` (``class: !function transeval.harness.judged_task.JudgedTask``) whose
 ``metadata`` names
 
 * its prompt source: ``data_file`` (``source: multi_turn``: a questions JSONL with a ``turns`` list, MT-bench
@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from transeval.harness.errors import JudgeConfigError, TransevalError
-from transeval.harness.multiturn import ConversationSpec, decode_outputs
+from transeval.harness.multiturn import decode_outputs
 from transeval.harness.paths import resolve_data_file, tasks_dir
 from transeval.harness.records import CHECKS, MODES, PENALTIES, Conversation, JudgeSpec, Question, TurnOutput
 
@@ -367,47 +367,17 @@ def conversation_from_sample(doc: Mapping[str, Any], reply: str) -> Conversation
     return Conversation(question, turns)
 
 
-try:  # lm-eval is a dependency, but keep the pure helpers importable without it.
-    from lm_eval.api.task import ConfigurableTask
-except ImportError:  # pragma: no cover
-    ConfigurableTask = object
+def __getattr__(name: str) -> Any:
+    """``JudgedTask`` (and its 0.1 name ``MultiTurnTask``) for YAMLs that name them here.
 
+    The class lives in :mod:`transeval.harness.judged_task`: it subclasses lm-eval's task, and importing lm-eval
+    (about 1.5 s) has no place on the judge path, which only needs the pure helpers of this module.
+    """
+    if name in ("JudgedTask", "MultiTurnTask"):
+        from transeval.harness import judged_task
 
-class JudgedTask(ConfigurableTask):
-    """An lm-eval task whose documents are (multi-turn) conversations judged by an LLM."""
-
-    def __init__(self, config: dict[str, Any] | None = None, **kwargs: Any) -> None:
-        config = dict(config or {})
-        config.pop("class", None)  # TaskConfig rejects it
-        self._task_name = str(config.get("task"))
-        super().__init__(config=config, **kwargs)
-
-    @property
-    def judge_spec(self) -> JudgeSpec:
-        """The task's judge spec (validated)."""
-        return judge_spec_from_metadata(self._task_name, self.config.metadata or {})
-
-    def download(self, dataset_kwargs: dict[str, Any] | None = None, **kwargs: Any) -> None:
-        """Load the bundled (or user-given) questions instead of a hub dataset."""
-        import datasets
-
-        docs = load_docs(self._task_name, self.config.metadata or {})
-        self.dataset = datasets.DatasetDict({"test": datasets.Dataset.from_list(docs)})
-
-    def fewshot_context(self, doc: dict, num_fewshot: int, system_instruction: str | None = None,
-                        apply_chat_template: bool = False, fewshot_as_multiturn: bool = False,
-                        chat_template: Any = None, gen_prefix: str | None = None) -> str:
-        """Return a conversation spec; the multi-turn runner renders each turn with the backend's template."""
-        description = self.config.description or ""
-        system = "\n\n".join(x for x in (system_instruction, description) if x) or None
-        return ConversationSpec(
-            turns=tuple(doc["turns"]), system=system, chat=bool(apply_chat_template),
-            output_format=doc["output_format"], target_tag=doc["target_tag"],
-        ).encode()
-
-
-#: The name task YAMLs written for transeval 0.1 use.
-MultiTurnTask = JudgedTask
+        return getattr(judged_task, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def process_results(doc: dict[str, Any], results: list[str]) -> dict[str, Any]:

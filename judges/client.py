@@ -1,29 +1,81 @@
-"""The judge client: any OpenAI-compatible chat-completions endpoint, through the ``openai`` SDK.
+"""The judge client: any OpenAI-compatible chat-completions endpoint, over aiohttp.
 
-Calls run concurrently (bounded by ``concurrency``), retry with exponential backoff and jitter on 429,
-5xx, timeouts and connection errors, and go through the persistent cache, so a rerun makes no calls.
-No torch import here.
+Calls run concurrently (bounded by ``concurrency``, on a connection pool of the same size), retry with
+exponential backoff and jitter on 429, 408, 409, 5xx, timeouts and connection errors, and go through the
+persistent cache, so a rerun makes no calls. The endpoint is spoken to directly (``POST {base}/chat/completions``,
+``GET {base}/models``) rather than through the ``openai`` SDK, whose import alone takes about a second: the
+judge command's start-up is part of every judging run (issue 13). No torch or lm-eval import here.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import re
 import sys
-from collections.abc import Callable, Sequence
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import openai
 from tqdm.auto import tqdm
 from transeval.harness.errors import JudgeConfigError
 from transeval.judges.cache import CachedReply, JudgeCache
 from transeval.judges.config import HOW_TO, JudgeSettings
 
+if TYPE_CHECKING:
+    import aiohttp
+
 log = logging.getLogger(__name__)
-_RETRYABLE = (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError, openai.APIConnectionError)
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+
+
+class _StatusError(Exception):
+    """An HTTP error status from the endpoint, with its message and headers."""
+
+    def __init__(self, status: int, message: str, headers: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.headers = headers
+
+
+class _Retryable(Exception):
+    """A failure worth another attempt: connection error, timeout, 408/409/429/5xx."""
+
+    def __init__(self, label: str, headers: Any = None) -> None:
+        super().__init__(label)
+        self.headers = headers
+
+
+def _retryable_status(status: int) -> bool:
+    return status in (408, 409, 429) or status >= 500
+
+
+def _error_message(raw: bytes) -> str:
+    """The ``error.message`` of an OpenAI-style error body, else the body itself."""
+    text = raw.decode("utf-8", "replace")
+    try:
+        data = json.loads(text)
+        message = data["error"]["message"] if isinstance(data.get("error"), dict) else data.get("error")
+        return str(message) if message else text
+    except (ValueError, AttributeError, TypeError, KeyError):
+        return text
+
+
+def request_body(settings: JudgeSettings, req: JudgeRequest, json_schema: bool = True) -> dict[str, Any]:
+    """The chat-completions body of a judge request (live and Batch API alike)."""
+    body: dict[str, Any] = {"model": settings.model, "messages": req.messages, "temperature": settings.temperature,
+                            "max_tokens": settings.max_tokens}
+    if json_schema and req.json_schema is not None:
+        body["response_format"] = {"type": "json_schema", "json_schema": req.json_schema}
+    return body
+
+
+def _headers(api_key: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key or 'EMPTY'}", "Content-Type": "application/json"}
 
 
 @dataclass(frozen=True)
@@ -61,7 +113,8 @@ def _kind_of_status(status: int | None) -> str:
 def is_unreachable(reason: str | None) -> bool:
     """True if an unscored reason says the endpoint could not be reached (worth a rerun later)."""
     return reason is not None and reason.startswith("judge failed") and (
-        "APIConnectionError" in reason or "APITimeoutError" in reason
+        "connection error" in reason or "timed out" in reason
+        or "APIConnectionError" in reason or "APITimeoutError" in reason  # reasons written before 0.2
     )
 
 
@@ -75,9 +128,19 @@ def public_url(url: str | None) -> str:
 class JudgeClient:
     """Runs judge requests concurrently through the cache."""
 
-    def __init__(self, settings: JudgeSettings, cache: JudgeCache) -> None:
+    def __init__(self, settings: JudgeSettings, cache: JudgeCache,
+                 offline: Mapping[str, str] | None = None) -> None:
+        """A client; with ``offline`` (key -> reason) it answers from the cache only (after a Batch API round).
+
+        Args:
+            settings: Endpoint, model, limits.
+            cache: The judge cache.
+            offline: Make no calls: a request the cache cannot answer gets the reason given for its key here
+                (or a generic one), as a ``transport`` failure that a later round may fill.
+        """
         self.settings = settings
         self.cache = cache
+        self.offline = offline
         self.calls = 0  # requests that reached the network (a retried request counts once)
         self.attempts = 0  # HTTP attempts, retries included
         self._json_ok = True  # turned off when the endpoint rejects response_format
@@ -87,21 +150,25 @@ class JudgeClient:
         text = text.replace(key, "***") if key else text
         return " ".join(text.split())[:300]
 
-    def _backoff(self, attempt: int, response: Any = None) -> float:
+    def _backoff(self, attempt: int, headers: Any = None) -> float:
         """Exponential backoff with jitter; a server's ``Retry-After`` (seconds) wins when it is longer."""
         base = min(60.0, self.settings.backoff_s * (2**attempt))
         wait = base * (0.5 + random.random() / 2)
         try:
-            retry_after = float(response.headers.get("retry-after")) if response is not None else 0.0
+            retry_after = float(headers.get("retry-after")) if headers is not None else 0.0
         except (AttributeError, TypeError, ValueError):
             retry_after = 0.0
         return max(wait, min(retry_after, 60.0))
 
-    async def _one(self, client: Any, sem: asyncio.Semaphore, req: JudgeRequest) -> JudgeResult:
+    async def _one(self, session: Callable[[], aiohttp.ClientSession], sem: asyncio.Semaphore,
+                   req: JudgeRequest) -> JudgeResult:
         hit = self.cache.get(req.key)
         if hit is not None:
             return JudgeResult(hit.text, None, hit.prompt_tokens, hit.completion_tokens, cached=True,
                                served_model=hit.served_model)
+        if self.offline is not None:
+            return JudgeResult(None, self.offline.get(req.key, "not answered by the batch: rerun with --batch"),
+                               error_kind="transport")
         async with sem:
             while True:  # another process may be judging the same key: wait for its reply, do not call twice
                 hit = self.cache.get(req.key)
@@ -112,11 +179,39 @@ class JudgeClient:
                     break
                 await asyncio.sleep(0.05)
             try:
-                return await self._call(client, req)
+                return await self._call(session(), req)
             finally:
                 self.cache.release(req.key)
 
-    async def _call(self, client: Any, req: JudgeRequest) -> JudgeResult:
+    async def _post(self, session: aiohttp.ClientSession, payload: dict[str, Any]) -> dict[str, Any]:
+        """One HTTP attempt; the decoded chat completion.
+
+        Raises:
+            _Retryable: connection error, timeout, or a retryable status.
+            _StatusError: any other error status.
+            ValueError: a body that is not a JSON object.
+        """
+        import aiohttp
+
+        url = f"{(self.settings.base_url or OPENAI_BASE_URL).rstrip('/')}/chat/completions"
+        try:
+            async with session.post(url, json=payload, headers=_headers(self.settings.api_key)) as resp:
+                raw = await resp.read()
+                if resp.status >= 400:
+                    message = f"HTTP {resp.status}: {self._scrub(_error_message(raw))}"
+                    if _retryable_status(resp.status):
+                        raise _Retryable(message, resp.headers)
+                    raise _StatusError(resp.status, message, resp.headers)
+        except asyncio.TimeoutError:
+            raise _Retryable(f"timed out after {self.settings.timeout_s:g} s") from None
+        except aiohttp.ClientError as exc:
+            raise _Retryable(f"connection error ({type(exc).__name__}): {self._scrub(str(exc))}") from None
+        data = json.loads(raw)
+        if not isinstance(data, dict):
+            raise ValueError("the reply is not a JSON object")
+        return data
+
+    async def _call(self, session: aiohttp.ClientSession, req: JudgeRequest) -> JudgeResult:
         """One request to the endpoint, retried with backoff on 429/5xx/timeouts/connection errors."""
         s = self.settings
         last = "no attempt"
@@ -124,44 +219,39 @@ class JudgeClient:
         for attempt in range(s.max_retries + 1):
             try:
                 self.attempts += 1
-                extra: dict[str, Any] = {}
                 if req.json_schema is not None and self._json_ok:
-                    extra["response_format"] = {"type": "json_schema", "json_schema": req.json_schema}
-                try:
-                    resp = await client.chat.completions.create(
-                        model=s.model, messages=req.messages, temperature=s.temperature, max_tokens=s.max_tokens,
-                        **extra)
-                except openai.BadRequestError:
-                    if not extra:
-                        raise
-                    self._json_ok = False  # the endpoint does not take response_format: parse free text
-                    resp = await client.chat.completions.create(
-                        model=s.model, messages=req.messages, temperature=s.temperature, max_tokens=s.max_tokens)
-                text = resp.choices[0].message.content
+                    try:
+                        data = await self._post(session, request_body(s, req))
+                    except _StatusError as exc:
+                        if exc.status != 400:
+                            raise
+                        self._json_ok = False  # the endpoint does not take response_format: parse free text
+                        data = await self._post(session, request_body(s, req, json_schema=False))
+                else:
+                    data = await self._post(session, request_body(s, req, json_schema=False))
+                text = data["choices"][0]["message"]["content"]
                 if not isinstance(text, str):
                     return JudgeResult(None, "malformed judge response: no message content",
                                        error_kind="transport")
-                usage = getattr(resp, "usage", None)
-                served = getattr(resp, "model", None)
+                usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+                served = data.get("model")
                 reply = CachedReply(
                     text,
-                    int(getattr(usage, "prompt_tokens", 0) or 0),
-                    int(getattr(usage, "completion_tokens", 0) or 0),
+                    _count(usage.get("prompt_tokens")),
+                    _count(usage.get("completion_tokens")),
                     served if isinstance(served, str) else None,
                 )
                 self.cache.put(req.key, s.model, reply)
                 return JudgeResult(reply.text, None, reply.prompt_tokens, reply.completion_tokens,
                                    served_model=reply.served_model)
-            except _RETRYABLE as exc:
-                status = getattr(exc, "status_code", None)
-                last = f"{type(exc).__name__}{f' {status}' if status else ''}: {self._scrub(str(exc))}"
+            except _Retryable as exc:
+                last = str(exc)
                 if attempt < s.max_retries:
                     log.info("judge call failed (%s); retry %d/%d", last, attempt + 1, s.max_retries)
-                    await asyncio.sleep(self._backoff(attempt, getattr(exc, "response", None)))
-            except openai.APIStatusError as exc:
-                return JudgeResult(None, f"judge HTTP {exc.status_code}: {self._scrub(str(exc))}",
-                                   error_kind=_kind_of_status(exc.status_code))
-            except (openai.APIError, AttributeError, IndexError, TypeError, ValueError) as exc:
+                    await asyncio.sleep(self._backoff(attempt, exc.headers))
+            except _StatusError as exc:
+                return JudgeResult(None, f"judge {exc}", error_kind=_kind_of_status(exc.status))
+            except (LookupError, TypeError, ValueError) as exc:
                 return JudgeResult(None, f"malformed judge response ({type(exc).__name__}): "
                                    f"{self._scrub(str(exc))}", error_kind="transport")
         return JudgeResult(None, f"judge failed after {s.max_retries + 1} attempts: {last}", error_kind="transport")
@@ -169,13 +259,24 @@ class JudgeClient:
     async def _run(self, requests: Sequence[JudgeRequest], desc: str,
                    on_result: Callable[[int, JudgeResult], None] | None) -> list[JudgeResult]:
         s = self.settings
-        client = openai.AsyncOpenAI(api_key=s.api_key or "EMPTY", base_url=s.base_url, timeout=s.timeout_s,
-                                    max_retries=0)
         sem = asyncio.Semaphore(s.concurrency)
         bar = tqdm(total=len(requests), desc=desc, unit="call", file=sys.stderr, disable=not requests)
+        opened: list[aiohttp.ClientSession] = []
+
+        def session() -> aiohttp.ClientSession:
+            # Opened at the first request the cache cannot answer (a warm rerun opens none and never imports
+            # aiohttp): one pooled keep-alive connection per concurrent call.
+            if not opened:
+                import aiohttp
+
+                connector = aiohttp.TCPConnector(limit=s.concurrency, limit_per_host=s.concurrency)
+                opened.append(aiohttp.ClientSession(
+                    connector=connector, timeout=aiohttp.ClientTimeout(total=s.timeout_s),  # per request
+                    trust_env=True))  # HTTP(S)_PROXY / NO_PROXY, as the OpenAI SDK
+            return opened[0]
 
         async def tracked(i: int, req: JudgeRequest) -> JudgeResult:
-            result = await self._one(client, sem, req)
+            result = await self._one(session, sem, req)
             if on_result is not None:
                 on_result(i, result)
             bar.update(1)
@@ -185,7 +286,8 @@ class JudgeClient:
             return list(await asyncio.gather(*(tracked(i, r) for i, r in enumerate(requests))))
         finally:
             bar.close()
-            await client.close()
+            for opened_session in opened:
+                await opened_session.close()
 
     def run(self, requests: Sequence[JudgeRequest], desc: str = "judging",
             on_result: Callable[[int, JudgeResult], None] | None = None) -> list[JudgeResult]:
@@ -207,6 +309,13 @@ class JudgeClient:
             return pool.submit(asyncio.run, self._run(requests, desc, on_result)).result()
 
 
+def _count(value: Any) -> int:
+    try:
+        return max(0, int(value or 0))
+    except (TypeError, ValueError):
+        return 0
+
+
 def check_endpoint(settings: JudgeSettings) -> None:
     """Fail fast, before any generation, if the judge endpoint cannot be reached at all.
 
@@ -216,30 +325,29 @@ def check_endpoint(settings: JudgeSettings) -> None:
     Raises:
         JudgeConfigError: one line naming the endpoint.
     """
-    client = openai.OpenAI(api_key=settings.api_key or "EMPTY", base_url=settings.base_url,
-                           timeout=min(settings.timeout_s, 30.0), max_retries=0)
+    url = f"{(settings.base_url or OPENAI_BASE_URL).rstrip('/')}/models"
+    request = urllib.request.Request(url, headers=_headers(settings.api_key))
     delay = settings.backoff_s
-    try:
-        for attempt in range(settings.max_retries + 1):
-            try:
-                client.models.list()
-                return
-            except openai.APIStatusError as exc:
-                if exc.status_code in (401, 403):
-                    raise JudgeConfigError(
-                        f"judge endpoint {public_url(settings.base_url)} rejected the API key "
-                        f"(HTTP {exc.status_code}); check OPENAI_API_KEY") from None
-                return
-            except (openai.APIConnectionError, openai.APITimeoutError) as exc:
-                if attempt == settings.max_retries:
-                    raise JudgeConfigError(
-                        f"judge endpoint {public_url(settings.base_url)} unreachable after "
-                        f"{settings.max_retries + 1} attempts ({type(exc).__name__}); "
-                        f"check OPENAI_BASE_URL, or {HOW_TO}"
-                    ) from None
-                import time
+    for attempt in range(settings.max_retries + 1):
+        try:
+            with urllib.request.urlopen(request, timeout=min(settings.timeout_s, 30.0)) as resp:
+                resp.read()
+            return
+        except urllib.error.HTTPError as exc:
+            if exc.code in (401, 403):
+                raise JudgeConfigError(
+                    f"judge endpoint {public_url(settings.base_url)} rejected the API key "
+                    f"(HTTP {exc.code}); check OPENAI_API_KEY") from None
+            return
+        except (OSError, ValueError) as exc:  # URLError, refused, reset, timeout; a malformed URL
+            if attempt == settings.max_retries:
+                why = getattr(exc, "reason", None) or exc
+                raise JudgeConfigError(
+                    f"judge endpoint {public_url(settings.base_url)} unreachable after "
+                    f"{settings.max_retries + 1} attempts (connection error: {why}); "
+                    f"check OPENAI_BASE_URL, or {HOW_TO}"
+                ) from None
+            import time
 
-                time.sleep(delay)
-                delay = min(60.0, delay * 2)
-    finally:
-        client.close()
+            time.sleep(delay)
+            delay = min(60.0, delay * 2)

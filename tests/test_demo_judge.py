@@ -167,18 +167,21 @@ HAS_SERVER = dj.has_server() and importlib.util.find_spec("gemma3_270m_q4_k_m_gg
 @pytest.mark.slow
 @pytest.mark.skipif(not HAS_SERVER, reason="needs llama-cpp-python[server] and the bundled gemma-3-270m (demo)")
 def test_real_demo_judge_rates_an_mtbench_answer(tmp_path: Path) -> None:
-    import openai
+    import json
+    import urllib.request
 
     rubric = load_rubric("mtbench-th-single-v1")
     messages = rubric.render({"question": VALUES["question"], "answer": VALUES["answer"]})
     with dj.running_judge(dj.demo_gguf(), startup_timeout_s=120) as endpoint:
-        client = openai.OpenAI(api_key="x", base_url=endpoint.base_url, timeout=120, max_retries=0)
-        models = [m.id for m in client.models.list().data]
-        resp = client.chat.completions.create(model=endpoint.model, messages=messages,  # type: ignore[arg-type]
-                                              temperature=0, max_tokens=dj.MAX_TOKENS)
-        client.close()
+        with urllib.request.urlopen(f"{endpoint.base_url}/models", timeout=120) as resp:
+            models = [m["id"] for m in json.load(resp)["data"]]
+        body = json.dumps({"model": endpoint.model, "messages": messages, "temperature": 0,
+                           "max_tokens": dj.MAX_TOKENS}).encode()
+        request = urllib.request.Request(f"{endpoint.base_url}/chat/completions", data=body,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=120) as resp:
+            reply = json.load(resp)["choices"][0]["message"]["content"] or ""
     assert models == [dj.DEMO_JUDGE_MODEL]
-    reply = resp.choices[0].message.content or ""
     assert grammar_regex(dj.rating_grammar("\n".join(m["content"] for m in messages))).fullmatch(reply), reply
     parsed = rubric.parse(reply, answers=[VALUES["answer"]])
     assert parsed.score is not None and 1 <= parsed.score <= 10, reply

@@ -64,7 +64,7 @@ MATRIX: list[tuple[list[str], float | str | None, str | None, str | None]] = [
     (["out_of_range"], None, "rating 11 outside 1-10", "content"),
     (["echo_answer"], None, "the only ratings in the judge reply are quoted from the answer", "content"),
     (["quote_answer"], 2.0, None, None),
-    (["503", "503", "503"], None, "judge failed after 3 attempts: InternalServerError 503", "transport"),
+    (["503", "503", "503"], None, "judge failed after 3 attempts: HTTP 503", "transport"),
     (["401"], None, "judge HTTP 401", "auth"),
     (["ok"], "scripted", None, None),
     (["ok"], "scripted", None, None),

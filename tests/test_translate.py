@@ -107,7 +107,7 @@ def test_injected_failure_leaves_one_row_untranslated_with_reason(server, settin
     assert len(failed) == 1
     bad = failed[0]
     assert bad["goal"] == bad["goal_source"] and bad["goal"] in GOALS
-    assert bad["_translation"]["reason"].startswith("goal: translator failed after 1 attempts: InternalServerError")
+    assert bad["_translation"]["reason"].startswith("goal: translator failed after 1 attempts: HTTP 500")
     ok = [r for r in rows if r["_translation"]["status"] == "ok"]
     assert all(r["goal"] == f"แปล({r['goal_source']})" and r["_translation"]["reason"] is None for r in ok)
     assert "1 failed (transport 1)" in summary.line()

@@ -270,7 +270,8 @@ CASES: list[Case] = [
          "export OPENAI_API_KEY (any value for a local server)", cli=judge(OPENAI_API_KEY=None)),
     Case("unreachable", "judge endpoint unreachable (wrong `OPENAI_BASE_URL`, server down)",
          "transeval: error: judge endpoint http://127.0.0.1:9/v1 unreachable after 2 attempts "
-         "(APIConnectionError); check OPENAI_BASE_URL, or {how_to}", "start the server or fix the URL",
+         "(connection error: [Errno 111] Connection refused); check OPENAI_BASE_URL, or {how_to}",
+         "start the server or fix the URL",
          cli=judge(OPENAI_BASE_URL="http://127.0.0.1:9/v1")),
     Case("key-rejected", "API key rejected (HTTP 401 from the endpoint)",
          "transeval: error: judge endpoint {url} rejected the API key (HTTP 401); check OPENAI_API_KEY",
