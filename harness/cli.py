@@ -40,8 +40,13 @@ def _collect(root: Path, tasks: set[str] | None) -> list[_Work]:
     return work
 
 
+#: Exit status of ``transeval judge --batch`` while a batch is still running (run the command again later).
+BATCH_PENDING = 3
+
+
 def judge_runs(root: Path, tasks: set[str] | None = None, judge_model: str | None = None,
-               rubrics: tuple[str, ...] = (), max_failed_fraction: float = 0.05) -> int:
+               rubrics: tuple[str, ...] = (), max_failed_fraction: float = 0.05, batch: bool = False,
+               wait: bool = True, poll_s: float = 30.0) -> int:
     """Judge every judged task of every run under ``root`` (answers saved with ``--predict_only`` or earlier).
 
     Everything is checked before the first judge call: the samples files, every rubric (and that the task can
@@ -54,9 +59,13 @@ def judge_runs(root: Path, tasks: set[str] | None = None, judge_model: str | Non
         judge_model: Override the judge model.
         rubrics: Score with these rubrics only (each as its own metric); default: the tasks' own rubrics.
         max_failed_fraction: Fail (non-zero exit) when more judgments than this could not be asked of the judge.
+        batch: Send what the cache cannot answer through the Batch API first (:mod:`transeval.judges.batch`),
+            then judge from the cache only.
+        wait: With ``batch``: poll until the batches end (else submit and return).
+        poll_s: With ``batch``: seconds between polls.
 
     Returns:
-        Number of (run, task) pairs judged.
+        Number of (run, task) pairs judged, or ``-1`` when a batch is still running (nothing judged yet).
 
     Raises:
         TransevalError: one line, for bad input or when the error budget is exceeded.
@@ -91,9 +100,27 @@ def judge_runs(root: Path, tasks: set[str] | None = None, judge_model: str | Non
         plans.append((w, jobs, resolve_settings(judge_model or spec.model)))
     for base_url in {p[2].base_url for p in plans}:
         check_endpoint(next(p[2] for p in plans if p[2].base_url == base_url))
+    offline: dict[str, str] | None = None
+    if batch:
+        from transeval.judges.batch import run_batch
+        from transeval.judges.grade import planned_requests
+
+        by_settings: dict[Any, list[Any]] = {}
+        for w, jobs, settings in plans:
+            by_settings.setdefault(settings, []).extend(planned_requests(w.convs, jobs, settings))
+        offline, pending = {}, []
+        for settings, requests in by_settings.items():
+            outcome_b = run_batch(requests, settings, wait=wait, poll_s=poll_s,
+                                  say=lambda line: print(line, file=sys.stderr))
+            offline.update(outcome_b.failed)
+            pending += outcome_b.pending
+        if pending:
+            print(f"transeval: batch {', '.join(pending)} still running; nothing judged yet: run the same "
+                  "command again to collect the results (no batch is submitted twice)", file=sys.stderr)
+            return -1
     failed = total = 0
     for w, jobs, settings in plans:
-        outcome = judge_task(w.convs, jobs, settings, w.run.folder, w.run.date_id)
+        outcome = judge_task(w.convs, jobs, settings, w.run.folder, w.run.date_id, offline=offline)
         merge_into_results(w.run.results_path, w.task, outcome.scores)
         failed, total = failed + outcome.failed, total + outcome.total
         for metric, s in outcome.scores.items():
@@ -109,13 +136,15 @@ def judge_runs(root: Path, tasks: set[str] | None = None, judge_model: str | Non
 
 
 def evaluate_checkpoint(checkpoint: Path, suite: str, output: Path, limit: int | None, device: str,
-                        batch_size: str) -> int:
+                        batch_size: str | None = None) -> int:
     """Run plain ``lm_eval`` on a trained checkpoint (``final/`` adapters need the base model: use ``merged/``)."""
     if not (checkpoint / "config.json").is_file():
         raise TransevalError("not a model folder (no config.json); pass the stage's merged/ folder", file=checkpoint)
     exe = Path(sys.executable).with_name("lm_eval")
     cmd = [str(exe), "--model", "hf", "--model_args", f"pretrained={checkpoint}", "--tasks", suite,
-           "--device", device, "--batch_size", batch_size, "--output_path", str(output), "--log_samples"]
+           "--device", device, "--output_path", str(output), "--log_samples"]
+    if batch_size:  # else lm-eval's default, with transeval's turn batching for multi-turn tasks
+        cmd += ["--batch_size", batch_size]
     tokenizer_config = checkpoint / "tokenizer_config.json"
     if (checkpoint / "chat_template.jinja").exists() or "chat_template" in (
             tokenizer_config.read_text(encoding="utf-8") if tokenizer_config.exists() else ""):
@@ -144,6 +173,12 @@ def main(argv: list[str] | None = None) -> int:
     p_judge.add_argument("--max-unscored-fraction", type=float, default=0.05,
                          help="exit non-zero when more than this share of judgments could not be asked of the "
                               "judge (endpoint down, key rejected); default 0.05")
+    p_judge.add_argument("--batch", action="store_true",
+                         help="send the judge requests through the OpenAI Batch API (half price, up to 24 h), "
+                              "then judge from the cache; rerun the same command to resume a batch")
+    p_judge.add_argument("--no-wait", action="store_true",
+                         help=f"with --batch: submit (or check) and exit {BATCH_PENDING} while a batch runs")
+    p_judge.add_argument("--poll-interval", type=float, default=30.0, help="with --batch: seconds between polls")
     p_cmp = sub.add_parser("compare", help="pairwise win rates of runs (both orders judged; Bradley-Terry for 3+)")
     p_cmp.add_argument("runs", type=Path)
     p_cmp.add_argument("--model", action="append", required=True, help="a model as the board names it (repeatable)")
@@ -174,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     p_eval.add_argument("--output", type=Path, default=Path("runs"))
     p_eval.add_argument("--limit", type=int)
     p_eval.add_argument("--device", default="cpu")
-    p_eval.add_argument("--batch-size", default="1")
+    p_eval.add_argument("--batch-size", help="lm_eval --batch_size (default: none given, see README 'Speed')")
     p_train = sub.add_parser("train", help="run one training stage: transeval train vocab|cpt|sft STAGE.yaml")
     p_train.add_argument("stage", choices=["vocab", "cpt", "sft", "distill", "run"],
                          help="one stage, or `run` for a whole recipe (a YAML listing stages)")
@@ -197,7 +232,10 @@ def main(argv: list[str] | None = None) -> int:
                 os.environ["TRANSEVAL_RUBRICS_DIR"] = os.pathsep.join(
                     filter(None, [str(args.rubrics_dir), os.environ.get("TRANSEVAL_RUBRICS_DIR")]))
             n = judge_runs(args.runs, set(args.task) if args.task else None, args.judge_model,
-                           tuple(args.rubric), args.max_unscored_fraction)
+                           tuple(args.rubric), args.max_unscored_fraction, batch=args.batch,
+                           wait=not args.no_wait, poll_s=args.poll_interval)
+            if n < 0:
+                return BATCH_PENDING
             if n == 0:
                 print(f"transeval: nothing to judge under {args.runs} (no samples of judged tasks; "
                       "did the run use --log_samples or --predict_only?)", file=sys.stderr)

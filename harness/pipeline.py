@@ -8,7 +8,7 @@ conversations in, :class:`TaskJudging` out.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -155,11 +155,13 @@ def _with_lc(scores: TaskScores, judgments: Sequence[Judgment], convs: Sequence[
 
 
 def judge_task(convs: Sequence[Conversation], jobs: Sequence[MetricJob], settings: JudgeSettings,
-               folder: Path | None = None, date_id: str | None = None) -> TaskJudging:
+               folder: Path | None = None, date_id: str | None = None,
+               offline: Mapping[str, str] | None = None) -> TaskJudging:
     """Judge one task's conversations; with a run folder, save each judgment as it arrives and the scores.
 
     A judgment replaces an earlier one of the same sample, turn and metric only when it is at least as good,
-    so re-judging against a dead endpoint never makes a judged run worse.
+    so re-judging against a dead endpoint never makes a judged run worse. With ``offline`` (after a Batch API
+    round) no call is made: what the cache cannot answer is unscored with the reason given for its key.
     """
     if not convs:
         raise TransevalError("nothing to judge")
@@ -168,7 +170,7 @@ def judge_task(convs: Sequence[Conversation], jobs: Sequence[MetricJob], setting
     if folder is not None and date_id is not None:
         path = judgments_path(folder, task, date_id)
         with JudgmentLog(path) as log:
-            outcome = judge(convs, jobs, settings, on_judgment=log.append)
+            outcome = judge(convs, jobs, settings, on_judgment=log.append, offline=offline)
             for j in local_judgments(convs, spec):
                 log.append(j)
         merged = finalize_judgments(path)
@@ -179,7 +181,7 @@ def judge_task(convs: Sequence[Conversation], jobs: Sequence[MetricJob], setting
                     log.append(j)
             merged = finalize_judgments(path)
     else:
-        outcome = judge(convs, jobs, settings)
+        outcome = judge(convs, jobs, settings, offline=offline)
         merged = merge_judgments([*outcome.judgments, *local_judgments(convs, spec)])
         merged = merge_judgments([*merged, *derived_judgments(merged, spec)])
     scores = score_metrics(task, settings.model, merged, convs, outcome.calls)

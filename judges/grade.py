@@ -261,12 +261,20 @@ def _verdict(p: _Planned, settings: JudgeSettings, results: Sequence[JudgeResult
                     error_kind=None if one.score is not None else "content", **base, **usage)
 
 
+def planned_requests(convs: Sequence[Conversation], jobs: Sequence[MetricJob],
+                     settings: JudgeSettings) -> list[JudgeRequest]:
+    """Every request :func:`judge` would send for these conversations and jobs (for the Batch API)."""
+    return [r for job in jobs for c in convs for t in range(len(c.question.turns))
+            for r in _plan(c, t, job, settings).requests]
+
+
 def judge(
     convs: Sequence[Conversation],
     jobs: Sequence[MetricJob],
     settings: JudgeSettings,
     on_judgment: Callable[[Judgment], None] | None = None,
     desc: str | None = None,
+    offline: Mapping[str, str] | None = None,
 ) -> JudgeOutcome:
     """Judge every turn of every conversation for every metric job.
 
@@ -276,6 +284,7 @@ def judge(
         settings: The judge endpoint and limits.
         on_judgment: Called with each judgment as soon as it is complete (from one thread at a time).
         desc: Progress-bar label.
+        offline: Answer from the cache only (after a Batch API round): request key -> why it has no answer.
 
     Returns:
         One judgment per (conversation, turn, job), in that order, and the number of calls made.
@@ -304,7 +313,7 @@ def judge(
                 finish(i)
 
     cache = JudgeCache(settings.cache_path)
-    client = JudgeClient(settings, cache)
+    client = JudgeClient(settings, cache, offline)
     task = convs[0].question.task if convs else "?"
     try:
         client.run([plans[i].requests[k] for i, k in flat], desc=desc or f"judging {task} ({settings.model})",

@@ -21,6 +21,11 @@ until :meth:`release`, then are dropped without a response or answered: a judge 
 the middle of, or to make two clients overlap),
 ``judge_delay`` (seconds before every judge reply).
 
+Batch API (``POST /files``, ``POST /batches``, ``GET /batches/{id}``, ``GET /files/{id}/content``): a batch
+answers each line as a live request would (no fault), after ``batch_polls`` status checks; ``batch_fail`` names
+custom ids that fail (in the error file), ``batch_final`` the end state (``completed``, or ``expired`` with only
+the first half answered). ``batch_lines`` counts the requests batches answered.
+
 Bookkeeping: ``requests`` (every chat request body), ``chat_calls`` (per model), ``answered`` (per judge prompt:
 how many replies with a chat completion were sent), ``held`` (requests waiting at the gate).
 """
@@ -102,6 +107,12 @@ class ScriptedOpenAI:
         self._gate.set()
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
+        self.files: dict[str, bytes] = {}
+        self.batches: dict[str, dict[str, Any]] = {}
+        self.batch_polls = 2
+        self.batch_fail: set[str] = set()
+        self.batch_final = "completed"
+        self.batch_lines = 0
 
     @property
     def base_url(self) -> str:
@@ -160,8 +171,72 @@ class ScriptedOpenAI:
             return f"【判分理由】按标准答案评分。\n【总分】{rating % (int(top.group(1)) + 1)}分"
         return f"The answer is judged on its merits. Rating: [[{rating}]]"
 
+    def upload(self, content_type: str, raw: bytes) -> Reply:
+        """``POST /files`` (multipart: purpose, file)."""
+        boundary = content_type.split("boundary=", 1)[-1].encode()
+        for part in raw.split(b"--" + boundary):
+            head, _, data = part.partition(b"\r\n\r\n")
+            if b'name="file"' in head:
+                with self._lock:
+                    file_id = f"file-{len(self.files) + 1}"
+                    self.files[file_id] = data.rsplit(b"\r\n", 1)[0]
+                return Reply(200, json.dumps({"id": file_id, "object": "file", "purpose": "batch"}))
+        return Reply(400, json.dumps({"error": {"message": "no file part"}}))
+
+    def create_batch(self, body: dict[str, Any]) -> Reply:
+        """``POST /batches``: answer every line now, reveal the results after ``batch_polls`` status checks."""
+        raw = self.files.get(str(body.get("input_file_id")))
+        if raw is None:
+            return Reply(404, json.dumps({"error": {"message": "no such file"}}))
+        lines = [json.loads(line) for line in raw.decode().splitlines() if line.strip()]
+        if self.batch_final == "expired":
+            lines = lines[: len(lines) // 2]
+        out, err = [], []
+        for line in lines:
+            if line["custom_id"] in self.batch_fail:
+                err.append({"id": "req", "custom_id": line["custom_id"], "response": None,
+                            "error": {"code": "server_error", "message": "scripted batch failure"}})
+                continue
+            reply = self.respond(line["body"])
+            out.append({"id": "req", "custom_id": line["custom_id"], "error": None,
+                        "response": {"status_code": reply.status, "body": json.loads(reply.body)}})
+        with self._lock:
+            self.batch_lines += len(out)
+            batch_id = f"batch_{len(self.batches) + 1}"
+            out_id, err_id = f"{batch_id}-out", f"{batch_id}-err"
+            self.files[out_id] = "".join(json.dumps(x) + "\n" for x in out).encode()
+            self.files[err_id] = "".join(json.dumps(x) + "\n" for x in err).encode()
+            self.batches[batch_id] = {"id": batch_id, "object": "batch", "status": "validating", "polls": 0,
+                                      "input_file_id": body["input_file_id"], "_out": out_id, "_err": err_id,
+                                      "request_counts": {"total": len(lines), "completed": len(out),
+                                                         "failed": len(err)}}
+            return Reply(200, json.dumps(self._batch_view(self.batches[batch_id])))
+
+    def _batch_view(self, batch: dict[str, Any]) -> dict[str, Any]:
+        view = {k: v for k, v in batch.items() if not k.startswith("_") and k != "polls"}
+        if batch["status"] in ("completed", "expired"):
+            view["output_file_id"], view["error_file_id"] = batch["_out"], batch["_err"]
+        return view
+
+    def get(self, path: str) -> Reply:
+        """GET: a batch, a file's content, or the model list."""
+        if "/batches/" in path:
+            with self._lock:
+                batch = self.batches.get(path.rsplit("/", 1)[-1])
+                if batch is None:
+                    return Reply(404, json.dumps({"error": {"message": "no such batch"}}))
+                batch["polls"] += 1
+                batch["status"] = self.batch_final if batch["polls"] >= self.batch_polls else "in_progress"
+                return Reply(200, json.dumps(self._batch_view(batch)))
+        if path.endswith("/content"):
+            data = self.files.get(path.split("/files/", 1)[-1].rsplit("/", 1)[0])
+            return Reply(404, "") if data is None else Reply(200, data.decode())
+        return Reply(200, json.dumps({"object": "list", "data": [{"id": "judge-scripted", "object": "model"}]}))
+
     def handle(self, path: str, body: dict[str, Any]) -> Reply:
         """What to answer to one POST."""
+        if path.endswith("/batches"):
+            return self.create_batch(body)
         if not path.endswith("/chat/completions"):
             return Reply(404, json.dumps({"error": {"message": "not found"}}))
         model = str(body.get("model", ""))
@@ -231,12 +306,17 @@ class ScriptedOpenAI:
                 if owner.fail_all == "401":
                     self._send(401, json.dumps({"error": {"message": "invalid api key"}}))
                     return
-                data = json.dumps({"object": "list", "data": [{"id": "judge-scripted", "object": "model"}]})
-                self._send(200, data)
+                reply = owner.get(self.path)
+                self._send(reply.status, reply.body)
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
-                body = json.loads(self.rfile.read(length) or b"{}")
+                raw = self.rfile.read(length)
+                if self.path.endswith("/files"):
+                    reply = owner.upload(self.headers.get("Content-Type", ""), raw)
+                    self._send(reply.status, reply.body)
+                    return
+                body = json.loads(raw or b"{}")
                 reply = owner.handle(self.path, body)
                 if reply.action == "hold":
                     owner._gate.wait()
@@ -274,6 +354,8 @@ class ScriptedOpenAI:
                 self.wfile.write(raw)
 
         class Server(ThreadingHTTPServer):
+            request_queue_size = 256  # listen backlog: a burst of concurrent judge calls is never refused
+
             def handle_error(self, request: Any, client_address: Any) -> None:
                 pass  # injected resets and dead clients are expected here
 
