@@ -24,6 +24,7 @@ WATCHED = {
     "lm_eval.tasks.manager": "patch_task_manager",
     "lm_eval.evaluator": "patch_evaluator",
     "lm_eval.loggers.evaluation_tracker": "patch_evaluation_tracker",
+    "lm_eval.config.evaluate_config": "patch_evaluator_config",
 }
 OPT_OUT_ENV = "TRANSEVAL_NO_LM_EVAL_HOOK"
 

@@ -7,6 +7,8 @@
 * ``evaluator.simple_evaluate``: once lm-eval has the answers, save them to the run folder (samples and a
   provisional results file), then judge them (:mod:`transeval.harness.pipeline`) and put the numbers into the
   results; a crash or judge outage while judging leaves a predict-only run that ``transeval judge`` completes.
+* ``EvaluatorConfig.from_cli``: a run without ``--batch_size`` (CLI or YAML) passes ``batch_size=None``, as the
+  Python API does, so that "not set" can be told from an explicit 1 (see :func:`turn_batch_size`).
 * ``EvaluationTracker``: the final save keeps the provisional run's file names (one run, not two) and does not
   append the already-saved samples again.
 * ``sys.excepthook``: our errors print as one line, without a traceback.
@@ -16,6 +18,7 @@ Each patch is idempotent and keeps the original callable reachable as ``__wrappe
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import logging
 import os
@@ -25,6 +28,48 @@ from types import ModuleType, TracebackType
 from typing import Any
 
 log = logging.getLogger(__name__)
+
+#: True inside a ``simple_evaluate`` call that was given no batch size (the multi-turn runner picks one).
+_BATCH_UNSET: contextvars.ContextVar[bool] = contextvars.ContextVar("transeval_batch_unset", default=False)
+#: Turn batch on CPU when no batch size was given: every conversation of a turn, up to this many at once
+#: (bench/generation_defaults.py: batches beyond it were no faster for gemma-3-270m on 2 cores, only bigger).
+CPU_TURN_BATCH = 32
+
+
+def turn_batch_size(lm: Any, batch_unset: bool) -> int | str | None:
+    """The batch for the multi-turn runner's turn generation when the user gave none, else None.
+
+    lm-eval's default batch size is 1, which makes MT-bench about 3x slower than batching the conversations of a
+    turn. Likelihood tasks keep lm-eval's default (on CPU, batching padded 5-shot contexts is slower than batch
+    1); only the turn generation of the hf backend gets a bigger batch: on a GPU lm-eval's own ``auto`` probe
+    (bounded by memory), on CPU up to :data:`CPU_TURN_BATCH` conversations. Other backends batch themselves
+    (vLLM) or send concurrent requests (APIs).
+    """
+    if not batch_unset or getattr(lm, "batch_size_per_gpu", None) != 1:
+        return None
+    device = str(getattr(lm, "device", "cpu"))
+    return "auto" if device.startswith("cuda") else CPU_TURN_BATCH
+
+
+def patch_evaluator_config(module: ModuleType) -> None:
+    """``lm_eval`` without ``--batch_size`` (nor ``batch_size`` in ``--config``) passes ``batch_size=None``."""
+    cls = module.EvaluatorConfig
+    orig = cls.__dict__["from_cli"].__func__
+    if getattr(orig, "__transeval__", False):
+        return
+
+    @functools.wraps(orig)
+    def from_cli(klass: Any, namespace: Any) -> Any:
+        instance = orig(klass, namespace)
+        given = "batch_size" in vars(namespace)
+        if not given and getattr(namespace, "config", None):
+            given = "batch_size" in (klass.load_yaml_config(namespace.config) or {})
+        if not given:
+            instance.batch_size = None
+        return instance
+
+    from_cli.__transeval__ = True  # type: ignore[attr-defined]
+    cls.from_cli = classmethod(from_cli)
 
 
 def patch_task_manager(module: ModuleType) -> None:
@@ -77,7 +122,7 @@ def preflight(tasks: list[Any], judging: bool) -> None:
 
 
 def _judged_tasks(task_dict: Any) -> list[Any]:
-    from transeval.harness.judged import JudgedTask
+    from transeval.harness.judged_task import JudgedTask
 
     tasks = task_dict.get("tasks", {}) if isinstance(task_dict, dict) else {}
     return [t for t in tasks.values() if isinstance(t, JudgedTask)]
@@ -105,7 +150,7 @@ def patch_evaluator(module: ModuleType) -> None:
         if judged:
             kwargs["log_samples"] = True  # the judge reads the answers from the samples
         original = lm.generate_until
-        lm.generate_until = dispatching_generate_until(lm, original)
+        lm.generate_until = dispatching_generate_until(lm, original, turn_batch_size(lm, _BATCH_UNSET.get()))
         try:
             results = orig(*args, **kwargs)
         finally:
@@ -128,7 +173,12 @@ def patch_evaluator(module: ModuleType) -> None:
         from transeval.harness.judged import check_user_metadata
 
         check_user_metadata(kwargs.get("metadata"))
-        results = orig_simple(*args, **kwargs)
+        unset = kwargs.get("batch_size") is None and len(args) < 5  # simple_evaluate's 5th parameter
+        token = _BATCH_UNSET.set(unset)
+        try:
+            results = orig_simple(*args, **kwargs)
+        finally:
+            _BATCH_UNSET.reset(token)
         if not isinstance(results, dict) or "transeval" not in results:
             return results
         info = results.pop("transeval")

@@ -15,9 +15,11 @@ The model's reply to a spec is a JSON string with every turn's prompt, raw outpu
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-from collections.abc import Callable, Sequence
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -109,7 +111,7 @@ def generate_conversations(
             return lm.apply_chat_template(messages, add_generation_prompt=True)
         return _plain_render(messages)
 
-    def run(batch: list[tuple[int, Any]]) -> list[str]:
+    def run(batch: list[tuple[int, Any]], label: str) -> list[str]:
         instances = [
             Instance(
                 request_type="generate_until",
@@ -120,14 +122,16 @@ def generate_conversations(
             )
             for i, ctx in batch
         ]
-        return list(generate(instances))
+        with progress_label(lm, label):
+            return list(generate(instances))
 
     n_turns = max((len(s.turns) for s in specs), default=0)
     for t in range(n_turns):
         active = [i for i, s in enumerate(specs) if t < len(s.turns)]
         contexts = {i: render(i, [*histories[i], {"role": "user", "content": specs[i].turns[t]}]) for i in active}
         log.info("transeval: turn %d of %d conversations, one batch", t + 1, len(active))
-        raws = dict(zip(active, run([(i, contexts[i]) for i in active]), strict=True))
+        where = f"turn {t + 1} of {n_turns}" if n_turns > 1 else "answers"
+        raws = dict(zip(active, run([(i, contexts[i]) for i in active], f"{where}: generating"), strict=True))
         notes: dict[int, str] = {}
         tcot = [i for i in active if specs[i].output_format == "tcot"]
         for _ in range(2):  # at most once per missing tag: <RESPONSE>, then the target tag
@@ -141,7 +145,7 @@ def generate_conversations(
             if not todo:
                 break
             prefixes = {i: raws[i].rstrip() + f" {tag}" for i, tag in todo}
-            conts = run([(i, contexts[i] + prefixes[i]) for i, _ in todo])
+            conts = run([(i, contexts[i] + prefixes[i]) for i, _ in todo], f"{where}: TCoT continuation")
             for (i, tag), cont in zip(todo, conts, strict=True):
                 raws[i] = prefixes[i] + cont
                 notes[i] = "; ".join(filter(None, [notes.get(i), f"tcot: re-prompted with {tag}"]))
@@ -163,11 +167,55 @@ def generate_conversations(
     return [encode_outputs(o) for o in outputs]
 
 
-def dispatching_generate_until(lm: Any, original: Callable[[list[Any]], list[str]]) -> Callable[..., list[str]]:
+@contextlib.contextmanager
+def progress_label(lm: Any, label: str) -> Iterator[None]:
+    """Label the backend's progress bar (``Running generate_until requests``) with the turn being generated.
+
+    lm-eval's backends (hf, vllm, the API models) draw their bar with their module's ``tqdm``; for the duration
+    of one call that name gives every bar this label instead. A backend without one keeps its own label.
+    """
+    module = sys.modules.get(type(lm).__module__)
+    bar = getattr(module, "tqdm", None)
+    if module is None or not callable(bar):
+        yield
+        return
+
+    def labelled(*args: Any, **kwargs: Any) -> Any:
+        return bar(*args, **{**kwargs, "desc": f"transeval {label}"})
+
+    setattr(module, "tqdm", labelled)  # noqa: B010
+    try:
+        yield
+    finally:
+        setattr(module, "tqdm", bar)  # noqa: B010
+
+
+def dispatching_generate_until(lm: Any, original: Callable[[list[Any]], list[str]],
+                               turn_batch: int | str | None = None) -> Callable[..., list[str]]:
     """Wrap a backend's ``generate_until`` so conversation specs are run turn by turn.
 
     Plain requests (other tasks in the same run) go straight to the original method.
+
+    Args:
+        lm: The lm-eval LM object.
+        original: Its own ``generate_until``.
+        turn_batch: When set, the hf backend's batch size while it generates a turn (no batch size was given).
     """
+    told: list[bool] = []
+
+    def turn(batch: list[Any], *args: Any, **kwargs: Any) -> list[str]:
+        if turn_batch is None:
+            return list(original(batch, *args, **kwargs))
+        before = lm.batch_size_per_gpu
+        lm.batch_size_per_gpu = turn_batch if isinstance(turn_batch, str) else min(turn_batch, len(batch))
+        if not told:
+            told.append(True)
+            print(f"transeval: no --batch_size: turn generation in batches of {lm.batch_size_per_gpu} "
+                  "(likelihood tasks keep lm-eval's default; pass --batch_size to choose)", file=sys.stderr)
+        try:
+            return list(original(batch, *args, **kwargs))
+        finally:
+            lm.batch_size_per_gpu = before
 
     def generate_until(requests: list[Any], *args: Any, **kwargs: Any) -> list[str]:
         conv_idx = [k for k, r in enumerate(requests) if is_spec(r.args[0])]
@@ -178,7 +226,7 @@ def dispatching_generate_until(lm: Any, original: Callable[[list[Any]], list[str
         if plain_idx:
             for k, r in zip(plain_idx, original([requests[k] for k in plain_idx], *args, **kwargs), strict=True):
                 out[k] = r
-        convs = generate_conversations(lm, [requests[k] for k in conv_idx], lambda b: original(b, *args, **kwargs))
+        convs = generate_conversations(lm, [requests[k] for k in conv_idx], lambda b: turn(b, *args, **kwargs))
         for k, r in zip(conv_idx, convs, strict=True):
             out[k] = r
         return out
