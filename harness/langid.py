@@ -60,8 +60,10 @@ Decision rules:
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -233,9 +235,38 @@ class _Run:
 
 @functools.lru_cache(maxsize=1)
 def _identifier() -> Any:
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+    """py3langid's identifier; its unpacked model is kept in our cache folder.
 
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    Unpacking the wheel's LZMA-compressed model takes about 0.5 s, paid by every judging run (the language
+    checks run on every answer); the unpacked identifier, pickled once into ``cache_dir()`` under a name with
+    py3langid's version and the model file's size and mtime, loads in a few milliseconds. A missing, stale or
+    unreadable copy is rebuilt from the wheel's model.
+    """
+    import pickle
+    from importlib.metadata import version
+
+    from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+    from transeval.harness.paths import cache_dir
+
+    stat = (Path(MODEL_DIR) / MODEL_FILE).stat()
+    cached = cache_dir() / f"py3langid-{version('py3langid')}-{stat.st_size}-{int(stat.st_mtime)}.pickle"
+    try:
+        with cached.open("rb") as f:
+            found = pickle.load(f)
+        if isinstance(found, LanguageIdentifier):
+            return found
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError, ValueError):
+        pass
+    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
+        with tmp.open("wb") as f:
+            pickle.dump(identifier, f, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(cached)
+    except OSError:
+        pass  # a read-only cache folder: unpack every time
+    return identifier
 
 
 def _strip(text: str) -> str:

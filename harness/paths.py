@@ -1,8 +1,14 @@
-"""Where bundled things live: the task folder lm-eval is pointed at, and data paths given relative to it."""
+"""Where things live: the task folder lm-eval is pointed at, data paths given relative to it, our cache folder."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+
+def cache_dir() -> Path:
+    """``$TRANSEVAL_CACHE_DIR`` (default ``~/.cache/transeval``): the judge cache, batch ledger, langid model."""
+    return Path(os.environ.get("TRANSEVAL_CACHE_DIR") or Path.home() / ".cache" / "transeval")
 
 
 def tasks_dir() -> Path:

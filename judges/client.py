@@ -1,10 +1,11 @@
-"""The judge client: any OpenAI-compatible chat-completions endpoint, over aiohttp.
+"""The judge client: any OpenAI-compatible chat-completions endpoint.
 
-Calls run concurrently (bounded by ``concurrency``, on a connection pool of the same size), retry with
-exponential backoff and jitter on 429, 408, 409, 5xx, timeouts and connection errors, and go through the
-persistent cache, so a rerun makes no calls. The endpoint is spoken to directly (``POST {base}/chat/completions``,
-``GET {base}/models``) rather than through the ``openai`` SDK, whose import alone takes about a second: the
-judge command's start-up is part of every judging run (issue 13). No torch or lm-eval import here.
+Calls run concurrently (bounded by ``concurrency``: that many worker threads, each with one keep-alive
+connection, :mod:`transeval.judges.http`), retry with exponential backoff and jitter on 429, 408, 409, 5xx,
+timeouts and connection errors, and go through the persistent cache, so a rerun makes no calls. The endpoint is
+spoken to directly (``POST {base}/chat/completions``, ``GET {base}/models``) rather than through the ``openai``
+SDK, whose import alone takes about a second: the judge command's start-up is part of every judging run
+(issue 13). No torch or lm-eval import here.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from transeval.judges.cache import CachedReply, JudgeCache
 from transeval.judges.config import HOW_TO, JudgeSettings
 
 if TYPE_CHECKING:
-    import aiohttp
+    from concurrent.futures import ThreadPoolExecutor
+
+    from transeval.judges.http import Transport
 
 log = logging.getLogger(__name__)
 OPENAI_BASE_URL = "https://api.openai.com/v1"
@@ -160,7 +163,7 @@ class JudgeClient:
             retry_after = 0.0
         return max(wait, min(retry_after, 60.0))
 
-    async def _one(self, session: Callable[[], aiohttp.ClientSession], sem: asyncio.Semaphore,
+    async def _one(self, http: Callable[[], tuple[Transport, ThreadPoolExecutor]], sem: asyncio.Semaphore,
                    req: JudgeRequest) -> JudgeResult:
         hit = self.cache.get(req.key)
         if hit is not None:
@@ -179,41 +182,45 @@ class JudgeClient:
                     break
                 await asyncio.sleep(0.05)
             try:
-                return await self._call(session(), req)
+                return await self._call(http(), req)
             finally:
                 self.cache.release(req.key)
 
-    async def _post(self, session: aiohttp.ClientSession, payload: dict[str, Any]) -> dict[str, Any]:
-        """One HTTP attempt; the decoded chat completion.
+    def _post(self, transport: Transport, payload: dict[str, Any]) -> dict[str, Any]:
+        """One HTTP attempt (in a worker thread); the decoded chat completion.
 
         Raises:
             _Retryable: connection error, timeout, or a retryable status.
             _StatusError: any other error status.
             ValueError: a body that is not a JSON object.
         """
-        import aiohttp
+        import http.client
 
-        url = f"{(self.settings.base_url or OPENAI_BASE_URL).rstrip('/')}/chat/completions"
         try:
-            async with session.post(url, json=payload, headers=_headers(self.settings.api_key)) as resp:
-                raw = await resp.read()
-                if resp.status >= 400:
-                    message = f"HTTP {resp.status}: {self._scrub(_error_message(raw))}"
-                    if _retryable_status(resp.status):
-                        raise _Retryable(message, resp.headers)
-                    raise _StatusError(resp.status, message, resp.headers)
-        except asyncio.TimeoutError:
+            resp = transport.post("/chat/completions", json.dumps(payload).encode(), _headers(self.settings.api_key))
+        except TimeoutError:
             raise _Retryable(f"timed out after {self.settings.timeout_s:g} s") from None
-        except aiohttp.ClientError as exc:
+        except (OSError, http.client.HTTPException) as exc:
             raise _Retryable(f"connection error ({type(exc).__name__}): {self._scrub(str(exc))}") from None
-        data = json.loads(raw)
+        if resp.status >= 400:
+            message = f"HTTP {resp.status}: {self._scrub(_error_message(resp.body))}"
+            if _retryable_status(resp.status):
+                raise _Retryable(message, resp.headers)
+            raise _StatusError(resp.status, message, resp.headers)
+        data = json.loads(resp.body)
         if not isinstance(data, dict):
             raise ValueError("the reply is not a JSON object")
         return data
 
-    async def _call(self, session: aiohttp.ClientSession, req: JudgeRequest) -> JudgeResult:
+    async def _call(self, http: tuple[Transport, ThreadPoolExecutor], req: JudgeRequest) -> JudgeResult:
         """One request to the endpoint, retried with backoff on 429/5xx/timeouts/connection errors."""
         s = self.settings
+        loop = asyncio.get_running_loop()
+        transport, pool = http
+
+        async def post(payload: dict[str, Any]) -> dict[str, Any]:
+            return await loop.run_in_executor(pool, self._post, transport, payload)
+
         last = "no attempt"
         self.calls += 1
         for attempt in range(s.max_retries + 1):
@@ -221,14 +228,14 @@ class JudgeClient:
                 self.attempts += 1
                 if req.json_schema is not None and self._json_ok:
                     try:
-                        data = await self._post(session, request_body(s, req))
+                        data = await post(request_body(s, req))
                     except _StatusError as exc:
                         if exc.status != 400:
                             raise
                         self._json_ok = False  # the endpoint does not take response_format: parse free text
-                        data = await self._post(session, request_body(s, req, json_schema=False))
+                        data = await post(request_body(s, req, json_schema=False))
                 else:
-                    data = await self._post(session, request_body(s, req, json_schema=False))
+                    data = await post(request_body(s, req, json_schema=False))
                 text = data["choices"][0]["message"]["content"]
                 if not isinstance(text, str):
                     return JudgeResult(None, "malformed judge response: no message content",
@@ -261,22 +268,22 @@ class JudgeClient:
         s = self.settings
         sem = asyncio.Semaphore(s.concurrency)
         bar = tqdm(total=len(requests), desc=desc, unit="call", file=sys.stderr, disable=not requests)
-        opened: list[aiohttp.ClientSession] = []
+        opened: list[tuple[Transport, ThreadPoolExecutor]] = []
 
-        def session() -> aiohttp.ClientSession:
-            # Opened at the first request the cache cannot answer (a warm rerun opens none and never imports
-            # aiohttp): one pooled keep-alive connection per concurrent call.
+        def http() -> tuple[Transport, ThreadPoolExecutor]:
+            # Opened at the first request the cache cannot answer (a warm rerun opens none): ``concurrency``
+            # worker threads, each with its own keep-alive connection.
             if not opened:
-                import aiohttp
+                from concurrent.futures import ThreadPoolExecutor
 
-                connector = aiohttp.TCPConnector(limit=s.concurrency, limit_per_host=s.concurrency)
-                opened.append(aiohttp.ClientSession(
-                    connector=connector, timeout=aiohttp.ClientTimeout(total=s.timeout_s),  # per request
-                    trust_env=True))  # HTTP(S)_PROXY / NO_PROXY, as the OpenAI SDK
+                from transeval.judges.http import Transport
+
+                opened.append((Transport(s.base_url or OPENAI_BASE_URL, s.timeout_s),
+                               ThreadPoolExecutor(s.concurrency, thread_name_prefix="judge")))
             return opened[0]
 
         async def tracked(i: int, req: JudgeRequest) -> JudgeResult:
-            result = await self._one(session, sem, req)
+            result = await self._one(http, sem, req)
             if on_result is not None:
                 on_result(i, result)
             bar.update(1)
@@ -286,8 +293,8 @@ class JudgeClient:
             return list(await asyncio.gather(*(tracked(i, r) for i, r in enumerate(requests))))
         finally:
             bar.close()
-            for opened_session in opened:
-                await opened_session.close()
+            for _, pool in opened:
+                pool.shutdown(wait=False, cancel_futures=True)
 
     def run(self, requests: Sequence[JudgeRequest], desc: str = "judging",
             on_result: Callable[[int, JudgeResult], None] | None = None) -> list[JudgeResult]:

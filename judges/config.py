@@ -34,8 +34,9 @@ def _env_number(name: str, default: float, positive: bool = False) -> float:
 
 def default_cache_path() -> Path:
     """``$TRANSEVAL_CACHE_DIR/judge_cache.sqlite`` (default ``~/.cache/transeval``)."""
-    root = os.environ.get("TRANSEVAL_CACHE_DIR") or str(Path.home() / ".cache" / "transeval")
-    return Path(root) / "judge_cache.sqlite"
+    from transeval.harness.paths import cache_dir
+
+    return cache_dir() / "judge_cache.sqlite"
 
 
 @dataclass(frozen=True)

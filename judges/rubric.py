@@ -382,10 +382,19 @@ def available_rubrics() -> dict[str, Path]:
     """
     found: dict[str, Path] = {}
     for d in rubric_dirs():
-        if not d.is_dir():
+        try:
+            stamp = (str(d), d.stat().st_mtime_ns)  # a file added, removed or renamed changes the folder's mtime
+        except OSError:
+            stamp = None
+        if stamp is None or not d.is_dir():
             raise TransevalError("rubrics folder not found", file=d, field="TRANSEVAL_RUBRICS_DIR / --rubrics-dir")
-        found.update({p.stem: p for p in sorted(d.glob("*.yaml"))})
+        if stamp not in _LISTED:
+            _LISTED[stamp] = {p.stem: p for p in sorted(d.glob("*.yaml"))}
+        found.update(_LISTED[stamp])
     return found
+
+
+_LISTED: dict[tuple[str, int], dict[str, Path]] = {}
 
 
 _LOADED: dict[tuple[str, float], Rubric] = {}

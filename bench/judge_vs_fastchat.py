@@ -1,0 +1,247 @@
+"""Judging speed: ``transeval judge`` vs FastChat 0.2.36 ``gen_judgment --parallel C``, side by side in one run.
+
+Both judge the same 160 MT-bench turn-judgments (80 English questions x 2 turns, FastChat's own judge prompts,
+GPT-4 reference answers for math/reasoning/coding) against one local OpenAI-compatible endpoint that answers
+every judge request after ``L`` seconds (default 0.5). For each concurrency C the table shows the ideal
+``N * L / C``, each tool's whole-command wall time (process start-up included) and, for transeval, a warm rerun
+that makes 0 calls. Goal (issue 13): transeval <= 1.2 x ideal + 1 s at every C, warm rerun <= 1 s. Every row
+starts from an empty judge cache; the folder holds the unpacked language-ID model, as a user's does after the
+first run (unpacking it once takes about 0.5 s more).
+
+FastChat is installed by this script into its own venv (``bench/.venvs/fastchat``, from the package registry:
+``fschat==0.2.36`` with ``openai<1`` and what its import needs); none of its code is copied here. The answers
+are generated once through ``lm_eval --model local-chat-completions --predict_only`` (the endpoint answers
+candidate requests at once) and written to FastChat's ``model_answer`` format from the same samples.
+
+Usage::
+
+    .venv/bin/python bench/judge_vs_fastchat.py [--latency 0.5] [--concurrency 1 4 16 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = ROOT / ".venv" / "bin"
+FASTCHAT_VENV = ROOT / "bench" / ".venvs" / "fastchat"
+FASTCHAT_SPEC = ["fschat==0.2.36", "openai<1", "torch==2.13.0", "transformers<4.50", "accelerate", "shortuuid",
+                 "tiktoken", "anthropic<0.40"]
+CANDIDATE = "bench-candidate"
+JUDGE = "gpt-4"
+
+
+class Endpoint:
+    """An OpenAI-compatible endpoint on 127.0.0.1: judge replies after ``latency`` s, candidate replies at once.
+
+    HTTP/1.1 keep-alive and a listen backlog of 1024, so a burst of C connections is accepted at once.
+    """
+
+    def __init__(self, latency: float) -> None:
+        self.latency = latency
+        self.calls: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                self._send({"object": "list", "data": [{"id": JUDGE, "object": "model"}]})
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                model = str(body.get("model", ""))
+                with owner._lock:
+                    owner.calls[model] += 1
+                text = " ".join(str(m.get("content", "")) for m in body.get("messages", []))
+                if model == CANDIDATE:
+                    content = f"An answer of {len(text)} characters: it discusses the question at some length."
+                else:
+                    time.sleep(owner.latency)
+                    content = f"The answer is adequate. Rating: [[{len(text) % 10 + 1}]]"
+                self._send({"id": "cmpl-bench", "object": "chat.completion", "created": int(time.time()),
+                            "model": model, "choices": [{"index": 0, "finish_reason": "stop",
+                                                         "message": {"role": "assistant", "content": content}}],
+                            "usage": {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110}})
+
+            def _send(self, payload: dict[str, Any]) -> None:
+                raw = json.dumps(payload).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 1024
+            daemon_threads = True
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def judge_calls(self) -> int:
+        with self._lock:
+            return sum(n for m, n in self.calls.items() if m != CANDIDATE)
+
+
+def fastchat_python() -> Path:
+    """FastChat's own venv (created on first use)."""
+    python = FASTCHAT_VENV / "bin" / "python"
+    if not (FASTCHAT_VENV / ".installed").exists():
+        print(f"installing FastChat into {FASTCHAT_VENV} ({' '.join(FASTCHAT_SPEC)})", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(FASTCHAT_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *FASTCHAT_SPEC], check=True)
+        (FASTCHAT_VENV / ".installed").touch()
+    return python
+
+
+def make_answers(endpoint: Endpoint, work: Path, env: dict[str, str]) -> Path:
+    """80 English MT-bench answers (2 turns) through lm-eval, saved unjudged; returns the runs folder."""
+    runs = work / "runs"
+    model_args = (f"model={CANDIDATE},base_url={endpoint.base_url}/chat/completions,num_concurrent=8,"
+                  "tokenized_requests=False")
+    subprocess.run([str(BIN / "lm_eval"), "--model", "local-chat-completions", "--model_args", model_args,
+                    "--tasks", "mtbench_en", "--apply_chat_template", "--predict_only", "--output_path", str(runs)],
+                   env=env, check=True, capture_output=True, text=True)
+    return runs
+
+
+def fastchat_data(runs: Path, work: Path) -> Path:
+    """The same questions, references and answers in FastChat's ``data/<bench>/`` layout; returns its cwd."""
+    from transeval.harness.pipeline import run_conversations
+    from transeval.harness.store import find_runs
+
+    (run,) = find_runs(runs)
+    convs = run_conversations(run, "mtbench_en") or []
+    bench = work / "fastchat" / "data" / "mtbench_bench"
+    (bench / "model_answer").mkdir(parents=True)
+    (bench / "reference_answer").mkdir()
+    qs, refs, answers = [], [], []
+    for conv in sorted(convs, key=lambda c: int(c.question.question_id)):
+        q = conv.question
+        qid = int(q.question_id)
+        qs.append({"question_id": qid, "category": q.category, "turns": list(q.turns)})
+        if q.reference:
+            refs.append({"question_id": qid, "model_id": JUDGE, "choices": [{"index": 0, "turns": list(q.reference)}]})
+        answers.append({"question_id": qid, "model_id": CANDIDATE,
+                        "choices": [{"index": 0, "turns": [t.answer or "" for t in conv.turns]}]})
+    if len(answers) != 80:
+        raise SystemExit(f"expected 80 answered questions, got {len(answers)}")
+    _write_jsonl(bench / "question.jsonl", qs)
+    _write_jsonl(bench / "reference_answer" / f"{JUDGE}.jsonl", refs)
+    _write_jsonl(bench / "model_answer" / f"{CANDIDATE}.jsonl", answers)
+    return work / "fastchat"
+
+
+def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+
+
+def timed(cmd: list[str], env: dict[str, str], cwd: Path, stdin: str | None = None) -> float:
+    t = time.perf_counter()
+    res = subprocess.run(cmd, env=env, cwd=cwd, input=stdin, capture_output=True, text=True)
+    elapsed = time.perf_counter() - t
+    if res.returncode:
+        raise SystemExit(f"{cmd[0]} failed ({res.returncode}):\n{res.stdout[-2000:]}\n{res.stderr[-4000:]}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--latency", type=float, default=0.5)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16, 64])
+    parser.add_argument("--skip-fastchat", action="store_true", help="only transeval")
+    args = parser.parse_args()
+
+    fc_python = None if args.skip_fastchat else fastchat_python()
+    endpoint = Endpoint(args.latency)
+    work = Path(tempfile.mkdtemp(prefix="judge_bench_"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TRANSEVAL_"))}
+    env.update(OPENAI_API_KEY="sk-bench", OPENAI_BASE_URL=endpoint.base_url, OPENAI_API_BASE=endpoint.base_url,
+               HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    try:
+        runs = make_answers(endpoint, work, env)
+        fc_cwd = fastchat_data(runs, work)
+        rows = []
+        seed = work / "seed"  # the unpacked language-ID model, as a user's cache folder holds it after one run
+        subprocess.run([str(BIN / "python"), "-c", "from transeval.harness.langid import _identifier; _identifier()"],
+                       env={**env, "TRANSEVAL_CACHE_DIR": str(seed)}, check=True)
+        for n, c in enumerate(args.concurrency):
+            ideal = 160 * args.latency / c
+            cache = work / f"cache{n}"  # a cold judge cache for every row
+            shutil.copytree(seed, cache)
+            ours_env = {**env, "TRANSEVAL_JUDGE_CONCURRENCY": str(c), "TRANSEVAL_CACHE_DIR": str(cache)}
+            cmd = [str(BIN / "transeval"), "judge", str(runs), "--task", "mtbench_en", "--judge-model", JUDGE]
+            before = endpoint.judge_calls()
+            ours = timed(cmd, ours_env, work)
+            ours_calls = endpoint.judge_calls() - before
+            before = endpoint.judge_calls()
+            warm = timed(cmd, ours_env, work)
+            warm_calls = endpoint.judge_calls() - before
+            fc = fc_calls = None
+            if fc_python is not None:
+                shutil.rmtree(fc_cwd / "data" / "mtbench_bench" / "model_judgment", ignore_errors=True)
+                script = "-m fastchat.llm_judge.gen_judgment".split()
+                before = endpoint.judge_calls()
+                fc = timed([str(fc_python), *script, "--bench-name", "mtbench_bench", "--judge-file",
+                            str(fc_judge_prompts(work)), "--judge-model", JUDGE, "--model-list", CANDIDATE,
+                            "--mode", "single", "--parallel", str(c)], env, fc_cwd, stdin="\n")
+                fc_calls = endpoint.judge_calls() - before
+            rows.append((c, ideal, ours, ours_calls, warm, warm_calls, fc, fc_calls))
+            print(f"C={c}: ideal {ideal:.2f} s, transeval {ours:.2f} s ({ours_calls} calls), warm {warm:.2f} s "
+                  f"({warm_calls} calls), FastChat {'-' if fc is None else f'{fc:.2f} s ({fc_calls} calls)'}",
+                  file=sys.stderr)
+    finally:
+        endpoint.server.shutdown()
+        shutil.rmtree(work, ignore_errors=True)
+
+    print(f"\n160 MT-bench turn-judgments, endpoint latency L = {args.latency} s, whole commands (start-up included)\n")
+    print("| C  | ideal N*L/C | goal 1.2*ideal+1 | transeval judge | calls | FastChat gen_judgment | calls "
+          "| transeval / FastChat | warm rerun (calls) |")
+    print("|----|-------------|------------------|-----------------|-------|-----------------------|-------"
+          "|----------------------|--------------------|")
+    for c, ideal, ours, n, warm, wn, fc, fn in rows:
+        fc_s = "-" if fc is None else f"{fc:.2f} s"
+        ratio = "-" if fc is None else f"{ours / fc:.2f}x"
+        print(f"| {c:<2} | {ideal:>9.2f} s | {1.2 * ideal + 1:>14.2f} s | {ours:>13.2f} s | {n:>5} "
+              f"| {fc_s:>21} | {fn if fn is not None else '-':>5} | {ratio:>20} | {warm:>9.2f} s ({wn}) |")
+
+
+def fc_judge_prompts(work: Path) -> Path:
+    """FastChat's ``judge_prompts.jsonl`` for single grading (its wheel ships no data folder), written from our
+    rubric files, which carry FastChat's four MT-bench single-grading prompts verbatim (see their ``source``)."""
+    from transeval.judges.rubric import load_rubric
+
+    rows = []
+    for fastchat_name in ("single-v1", "single-math-v1", "single-v1-multi-turn", "single-math-v1-multi-turn"):
+        r = load_rubric(f"mtbench-{fastchat_name}")
+        rows.append({"name": fastchat_name, "type": "single", "system_prompt": r.system,
+                     "prompt_template": r.template, "description": r.description,
+                     "category": "math" if "math" in fastchat_name else "general", "output_format": "[[rating]]"})
+    path = work / "judge_prompts.jsonl"
+    _write_jsonl(path, rows)
+    return path
+
+
+if __name__ == "__main__":
+    main()
