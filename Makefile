@@ -22,16 +22,27 @@ $(VENV)/.installed: pyproject.toml setup.py transeval_lm_eval.pth | $(BIN)/pytho
 install: $(VENV)/.installed
 
 # Without OPENAI_API_KEY the demo judges with gemma-3-270m behind llama-cpp-python's server (harness/demo_judge.py),
-# installed here only then. PyPI has only its source, so the first install compiles llama.cpp (minutes on 2 cores;
-# pip caches the wheel); LLAVA_BUILD=OFF skips the multimodal library the judge does not use.
+# installed here only then. PyPI has only its source, so the first install compiles llama.cpp (about 6 minutes on 2
+# cores; pip caches the wheel); LLAVA_BUILD=OFF skips the multimodal library the judge does not use. The wheel is
+# built by `pip wheel` (no venv needed) at the same time as `make install` downloads and unpacks the rest, so the
+# compile overlaps the install instead of following it.
 DEMO_JUDGE_SPEC ?= llama-cpp-python[server]==0.3.36
-$(VENV)/.demo-judge: | $(VENV)/.installed
-	@echo "transeval: installing the demo judge ($(DEMO_JUDGE_SPEC); the first install compiles llama.cpp)"
-	if CMAKE_ARGS="$${CMAKE_ARGS:--DLLAVA_BUILD=OFF}" $(BIN)/python -m pip install -q "$(DEMO_JUDGE_SPEC)"; \
-	then touch $@; else echo "transeval: warning: the demo judge could not be installed (it needs cmake and a C++ \
-	compiler); the demo's answers will be saved unjudged"; fi
+DEMO_WHEELS := build/demo-judge-wheels
+$(DEMO_WHEELS)/.built:
+	@mkdir -p $(DEMO_WHEELS)
+	@echo "transeval: building the demo judge ($(DEMO_JUDGE_SPEC); the first build compiles llama.cpp)"
+	-CMAKE_ARGS="$${CMAKE_ARGS:--DLLAVA_BUILD=OFF}" $(PYTHON) -m pip wheel -q --no-deps "$(DEMO_JUDGE_SPEC)" \
+		-w $(DEMO_WHEELS) && touch $@
 
-demo: install $(if $(strip $(OPENAI_API_KEY)),,$(VENV)/.demo-judge)
+$(VENV)/.demo-judge: | $(VENV)/.installed
+	@echo "transeval: installing the demo judge ($(DEMO_JUDGE_SPEC))"
+	if CMAKE_ARGS="$${CMAKE_ARGS:--DLLAVA_BUILD=OFF}" $(BIN)/python -m pip install -q --find-links $(DEMO_WHEELS) \
+		"$(DEMO_JUDGE_SPEC)"; then touch $@; else echo "transeval: warning: the demo judge could not be installed \
+		(it needs cmake and a C++ compiler); the demo's answers will be saved unjudged"; fi
+
+demo:
+	$(MAKE) -j2 install $(if $(strip $(OPENAI_API_KEY))$(wildcard $(VENV)/.demo-judge),,$(DEMO_WHEELS)/.built)
+	$(if $(strip $(OPENAI_API_KEY)),,$(MAKE) $(VENV)/.demo-judge)
 	DEMO_LIMIT=$(DEMO_LIMIT) DEMO_MAX_GEN_TOKS=$(DEMO_MAX_GEN_TOKS) DEMO_OUT=$(DEMO_OUT) $(BIN)/transeval demo
 
 # mypy checks the package under its import names: a symlink tree maps transeval.<pkg> to the folders.

@@ -108,7 +108,8 @@ def judge_runs(root: Path, tasks: set[str] | None = None, judge_model: str | Non
         by_settings: dict[Any, list[Any]] = {}
         for w, jobs, settings in plans:
             by_settings.setdefault(settings, []).extend(planned_requests(w.convs, jobs, settings))
-        offline, pending = {}, []
+        offline = {}
+        pending: list[str] = []
         for settings, requests in by_settings.items():
             outcome_b = run_batch(requests, settings, wait=wait, poll_s=poll_s,
                                   say=lambda line: print(line, file=sys.stderr))

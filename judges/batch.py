@@ -217,8 +217,9 @@ def run_batch(requests: Sequence[JudgeRequest], settings: JudgeSettings, wait: b
                               for r in todo).encode()
             file_id = api.upload(f"transeval-judge-{int(time.time())}.jsonl", content)
             batch = api.create(file_id, {"tool": "transeval judge", "requests": str(len(todo))})
-            entry = {"id": str(batch["id"]), "endpoint": endpoint, "model": settings.model, "input_file_id": file_id,
-                     "keys": [r.key for r in todo], "submitted_at": int(time.time()), "collected": False}
+            entry: dict[str, Any] = {
+                "id": str(batch["id"]), "endpoint": endpoint, "model": settings.model, "input_file_id": file_id,
+                "keys": [r.key for r in todo], "submitted_at": int(time.time()), "collected": False}
             ledger.entries.append(entry)
             ledger.save()  # before any waiting: a killed command resumes this batch
             mine.append(entry)

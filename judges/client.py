@@ -240,7 +240,8 @@ class JudgeClient:
                 if not isinstance(text, str):
                     return JudgeResult(None, "malformed judge response: no message content",
                                        error_kind="transport")
-                usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+                raw_usage = data.get("usage")
+                usage: dict[str, Any] = raw_usage if isinstance(raw_usage, dict) else {}
                 served = data.get("model")
                 reply = CachedReply(
                     text,
