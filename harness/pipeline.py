@@ -95,24 +95,31 @@ def run_conversations(run: Any, task: str) -> list[Conversation] | None:
     return conversations_from_samples(records, path) if records else None
 
 
-def _mode(judgments: Sequence[Judgment]) -> tuple[str, tuple[str, ...]]:
-    """How a metric aggregates: from its rubric (kind; a 0-1 single scale is a proportion) or its content."""
+def _mode(judgments: Sequence[Judgment]) -> tuple[str, tuple[str, ...], tuple[float, float] | None]:
+    """How a metric aggregates: its rubric's kind, aspect names and scale, else what its content shows.
+
+    A 0-1 single scale is a proportion; the scale is None when the rubric does not fix one (per-question points,
+    aspects on different scales, an unknown rubric).
+    """
     from transeval.judges.rubric import load_rubric
 
     for j in judgments:
         if j.judge_model in LOCAL_JUDGES or j.metric in PROPORTIONS:
-            return "proportion", ()
+            return "proportion", (), None
         try:
             r = load_rubric(j.rubric)
             if r.kind == "single" and r.scale == (0.0, 1.0):
-                return "proportion", ()
-            return r.kind, tuple(a.name for a in r.aspects)
+                return "proportion", (), None
+            scales = {a.scale for a in r.aspects} if r.aspects else {r.scale}
+            only = next(iter(scales)) if len(scales) == 1 else None
+            scale = (float(only[0]), float(only[1])) if only and not isinstance(only[1], str) else None
+            return r.kind, tuple(a.name for a in r.aspects), scale
         except TransevalError:
             break
     if any(j.pair is not None for j in judgments):
-        return "pairwise", ()
+        return "pairwise", (), None
     names = next((tuple(j.aspects) for j in judgments if j.aspects), ())
-    return ("aspects", names) if names else ("single", ())
+    return ("aspects", names, None) if names else ("single", (), None)
 
 
 def score_metrics(task: str, judge_model: str, judgments: Sequence[Judgment], convs: Sequence[Conversation],
@@ -122,10 +129,10 @@ def score_metrics(task: str, judge_model: str, judgments: Sequence[Judgment], co
     out: dict[str, TaskScores] = {}
     for metric in dict.fromkeys(j.metric for j in judgments):
         mine = [j for j in judgments if j.metric == metric and j.sample_id in categories]
-        mode, aspects = _mode(mine)
+        mode, aspects, scale = _mode(mine)
         models = sorted({j.judge_model for j in mine})
         out[metric] = summarize(task, ", ".join(models) or judge_model, mine, categories, calls if metric == "score"
-                                else 0, metric=metric, mode=mode, aspect_names=aspects)
+                                else 0, metric=metric, mode=mode, aspect_names=aspects, scale=scale)
         if mode == "pairwise":
             out[metric] = _with_lc(out[metric], mine, convs)
     return out

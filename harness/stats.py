@@ -17,13 +17,18 @@ BOOTSTRAP_ITERS = 2000
 SEED = 1234
 
 
-def estimate(groups: Sequence[Sequence[float]], iters: int = BOOTSTRAP_ITERS, seed: int = SEED) -> Estimate:
+def estimate(groups: Sequence[Sequence[float]], iters: int = BOOTSTRAP_ITERS, seed: int = SEED,
+             scale: tuple[float, float] | None = None) -> Estimate:
     """Mean of all values with a 95% percentile-bootstrap CI that resamples whole groups.
+
+    The bootstrap collapses to a point when every value is the same (a judge that gives every answer 5):
+    with the scale known, the CI is then widened by :func:`no_variance_interval` instead.
 
     Args:
         groups: Scored values, one group per question (its turns are correlated).
         iters: Bootstrap resamples.
         seed: RNG seed (results are reproducible).
+        scale: The values' possible range (a rubric's scale), for the all-equal case.
 
     Returns:
         The estimate; mean and CI are None when nothing was scored, CI is None for a single group.
@@ -41,7 +46,21 @@ def estimate(groups: Sequence[Sequence[float]], iters: int = BOOTSTRAP_ITERS, se
     idx = rng.integers(0, len(groups), size=(iters, len(groups)))
     boot = sums[idx].sum(axis=1) / counts[idx].sum(axis=1)
     lo, hi = np.percentile(boot, [2.5, 97.5])
+    if scale is not None and hi - lo < 1e-12:
+        lo, hi = no_variance_interval(mean, len(groups), scale)
     return Estimate(mean, float(lo), float(hi), n)
+
+
+def no_variance_interval(value: float, n: int, scale: tuple[float, float]) -> tuple[float, float]:
+    """A 95% interval for a mean when all ``n`` independent observations equal ``value`` on a bounded scale.
+
+    Seeing no other value in ``n`` draws bounds the share of other values by the upper Wilson limit of 0/n (the
+    "rule of three", about 3/n); the mean can move at most that share of the way to either end of the scale.
+    It never collapses to a point, and shrinks as n grows.
+    """
+    share = wilson(0.0, n).ci_high or 1.0
+    low, high = scale
+    return max(low, value - share * (value - low)), min(high, value + share * (high - value))
 
 
 def wilson(successes: float, n: int, z: float = 1.959964) -> Estimate:
@@ -75,13 +94,13 @@ def _grouped(judgments: Iterable[Judgment]) -> list[list[float]]:
 
 
 def aspect_average(judgments: Sequence[Judgment], names: Sequence[str], iters: int = BOOTSTRAP_ITERS,
-                   seed: int = SEED) -> tuple[Estimate, dict[str, Estimate]]:
+                   seed: int = SEED, scale: tuple[float, float] | None = None) -> tuple[Estimate, dict[str, Estimate]]:
     """Per-aspect means and their average (LLM-Eval Table 1's AVG: the mean of the aspect columns).
 
     CIs are cluster-bootstrap; an aspect left unscored in a judgment is skipped for that aspect only.
     """
     per_aspect = {
-        a: estimate(list(_by_sample(judgments, a).values()), iters, seed) for a in names
+        a: estimate(list(_by_sample(judgments, a).values()), iters, seed, scale) for a in names
     }
     means = [e.mean for e in per_aspect.values() if e.mean is not None]
     if not means:
@@ -99,6 +118,8 @@ def aspect_average(judgments: Sequence[Judgment], names: Sequence[str], iters: i
     with np.errstate(invalid="ignore", divide="ignore"):
         boot = np.nanmean(sums[idx].sum(axis=1) / counts[idx].sum(axis=1), axis=1)
     lo, hi = np.nanpercentile(boot, [2.5, 97.5])
+    if scale is not None and hi - lo < 1e-12:
+        lo, hi = no_variance_interval(avg, len(samples), scale)
     return Estimate(avg, float(lo), float(hi), n), per_aspect
 
 
@@ -114,6 +135,7 @@ def _by_sample(judgments: Iterable[Judgment], aspect: str) -> dict[str, list[flo
 def summarize(
     task: str, judge_model: str, judgments: Sequence[Judgment], categories: Mapping[str, str], calls: int = 0,
     *, metric: str = "score", mode: str = "single", aspect_names: Sequence[str] = (),
+    scale: tuple[float, float] | None = None,
 ) -> TaskScores:
     """Aggregate one task's judgments of one metric: overall, per turn, per category, unscored reasons, usage.
 
@@ -121,17 +143,19 @@ def summarize(
     hold the benchmark's own totals (an unscored turn counts 0 of its points, as the benchmark counts it).
     Aspects: ``overall`` is the average of the aspect means. Pairwise: ``overall`` is the win rate with ties as
     half a win (FastChat's "adjusted" rate) with a Wilson interval over judged turns. Proportion (0/1 values such
-    as refusal or wrong-language): the share with a Wilson interval.
+    as refusal or wrong-language): the share with a Wilson interval. ``scale`` (the rubric's) keeps a mean's CI
+    from collapsing to a point when every score is the same.
     """
     judgments = [j for j in judgments if j.metric == metric]
 
     def agg(js: Sequence[Judgment]) -> Estimate:
         if mode == "aspects":
-            return aspect_average(js, aspect_names)[0]
+            return aspect_average(js, aspect_names, scale=scale)[0]
         if mode in ("pairwise", "proportion"):
             scored = [j.score for j in js if j.score is not None]
             return wilson(float(sum(scored)), len(scored))
-        return estimate(_grouped(js))
+        per_question = any(j.max_score for j in js)  # fractions of each question's points
+        return estimate(_grouped(js), scale=(0.0, 1.0) if per_question else scale)
 
     turns = sorted({j.turn for j in judgments})
     per_turn = {f"turn{t + 1}": agg([j for j in judgments if j.turn == t]) for t in turns}
@@ -168,7 +192,7 @@ def summarize(
         mode=mode,
         rubrics=tuple(sorted({j.rubric for j in judgments})),
         served_models=tuple(sorted({j.served_model for j in judgments if j.served_model})),
-        aspects=aspect_average(judgments, aspect_names)[1] if mode == "aspects" else {},
+        aspects=aspect_average(judgments, aspect_names, scale=scale)[1] if mode == "aspects" else {},
         pairwise=pair,
         n_judge_errors=sum(j.error_kind in ("transport", "auth") for j in judgments),
     )

@@ -1,5 +1,5 @@
 from transeval.harness.records import Judgment
-from transeval.harness.stats import estimate, summarize
+from transeval.harness.stats import estimate, summarize, wilson
 
 
 def _j(sid, turn, score, reason=None):
@@ -39,3 +39,21 @@ def test_summarize_counts_unscored_with_reasons():
     assert s.per_category["math"].mean == 8.0
     assert s.unscored_reasons == {"empty answer": 1}
     assert s.headline()["score"] == 6.0
+
+
+def test_all_equal_scores_do_not_give_a_point_interval():
+    """A judge that gives every answer 5 (the demo judge) must not read as certainty: [5.00, 5.00]."""
+    twenty = estimate([[5.0, 5.0]] * 20)
+    assert twenty.ci_low == twenty.ci_high == 5.0, "the bootstrap alone collapses"
+    e = estimate([[5.0, 5.0]] * 20, scale=(1.0, 10.0))
+    assert e.mean == 5.0 and e.ci_low is not None and e.ci_high is not None
+    assert 1.0 <= e.ci_low < 5.0 < e.ci_high <= 10.0
+    share = wilson(0, 20).ci_high or 0.0  # at most this share of other values, at the ends of the scale
+    assert abs(e.ci_low - (5.0 - share * 4.0)) < 1e-9 and abs(e.ci_high - (5.0 + share * 5.0)) < 1e-9
+    wider = estimate([[5.0, 5.0]] * 5, scale=(1.0, 10.0))
+    assert wider.ci_low is not None and wider.ci_high is not None
+    assert wider.ci_low < e.ci_low and wider.ci_high > e.ci_high, "fewer questions, wider interval"
+    top = estimate([[10.0]] * 20, scale=(1.0, 10.0))
+    assert top.ci_high == 10.0 and top.ci_low is not None and top.ci_low < 10.0
+    varied = [[float(i % 10 + 1)] for i in range(30)]
+    assert estimate(varied, scale=(1.0, 10.0)) == estimate(varied), "a real spread keeps the bootstrap interval"
