@@ -24,15 +24,16 @@ install: $(VENV)/.installed
 # Without OPENAI_API_KEY the demo judges with gemma-3-270m behind llama-cpp-python's server (harness/demo_judge.py),
 # installed here only then. PyPI has only its source, so the first install compiles llama.cpp (about 6 minutes on 2
 # cores; pip caches the wheel); LLAVA_BUILD=OFF skips the multimodal library the judge does not use. The wheel is
-# built by `pip wheel` (no venv needed) at the same time as `make install` downloads and unpacks the rest, so the
-# compile overlaps the install instead of following it.
+# built by `pip wheel` (in a throwaway venv: the system python may have no pip) at the same time as `make install`
+# downloads and unpacks the rest, so the compile overlaps the install instead of following it; if that build
+# fails, the venv install below compiles it instead.
 DEMO_JUDGE_SPEC ?= llama-cpp-python[server]==0.3.36
 DEMO_WHEELS := build/demo-judge-wheels
 $(DEMO_WHEELS)/.built:
 	@mkdir -p $(DEMO_WHEELS)
 	@echo "transeval: building the demo judge ($(DEMO_JUDGE_SPEC); the first build compiles llama.cpp)"
-	-CMAKE_ARGS="$${CMAKE_ARGS:--DLLAVA_BUILD=OFF}" $(PYTHON) -m pip wheel -q --no-deps "$(DEMO_JUDGE_SPEC)" \
-		-w $(DEMO_WHEELS) && touch $@
+	-$(PYTHON) -m venv $(DEMO_WHEELS)/venv && CMAKE_ARGS="$${CMAKE_ARGS:--DLLAVA_BUILD=OFF}" \
+		$(DEMO_WHEELS)/venv/bin/python -m pip wheel -q --no-deps "$(DEMO_JUDGE_SPEC)" -w $(DEMO_WHEELS) && touch $@
 
 $(VENV)/.demo-judge: | $(VENV)/.installed
 	@echo "transeval: installing the demo judge ($(DEMO_JUDGE_SPEC))"

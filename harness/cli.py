@@ -100,7 +100,7 @@ def judge_runs(root: Path, tasks: set[str] | None = None, judge_model: str | Non
         plans.append((w, jobs, resolve_settings(judge_model or spec.model)))
     for base_url in {p[2].base_url for p in plans}:
         check_endpoint(next(p[2] for p in plans if p[2].base_url == base_url))
-    offline: dict[str, str] | None = None
+    offline: dict[str, tuple[str, str]] | None = None
     if batch:
         from transeval.judges.batch import run_batch
         from transeval.judges.grade import planned_requests

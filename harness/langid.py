@@ -235,38 +235,44 @@ class _Run:
 
 @functools.lru_cache(maxsize=1)
 def _identifier() -> Any:
-    """py3langid's identifier; its unpacked model is kept in our cache folder.
+    """py3langid's identifier, built from an unpacked copy of its model kept in our cache folder.
 
     Unpacking the wheel's LZMA-compressed model takes about 0.5 s, paid by every judging run (the language
-    checks run on every answer); the unpacked identifier, pickled once into ``cache_dir()`` under a name with
-    py3langid's version and the model file's size and mtime, loads in a few milliseconds. A missing, stale or
-    unreadable copy is rebuilt from the wheel's model.
+    checks run on every answer). The unpacked ``.npz`` (arrays only, loaded with ``allow_pickle=False``, named
+    after py3langid's version and the model file's size and mtime) loads in a few hundredths of a second. A
+    missing, stale or unreadable copy is rebuilt; any surprise falls back to py3langid's own loader.
     """
-    import pickle
+    from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+
+    model = Path(MODEL_DIR) / MODEL_FILE
+    try:
+        return _from_unpacked(model, LanguageIdentifier)
+    except Exception:  # noqa: BLE001 - a cache is never worth a failure: use the library's own loader
+        return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def _from_unpacked(model: Path, cls: Any) -> Any:
+    """Build the identifier the way ``LanguageIdentifier.from_model_file`` does, from the unpacked model."""
+    import lzma
+    import shutil
     from importlib.metadata import version
 
-    from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+    import numpy as np
+    from py3langid.modelio import _to_array
     from transeval.harness.paths import cache_dir
 
-    stat = (Path(MODEL_DIR) / MODEL_FILE).stat()
-    cached = cache_dir() / f"py3langid-{version('py3langid')}-{stat.st_size}-{int(stat.st_mtime)}.pickle"
-    try:
-        with cached.open("rb") as f:
-            found = pickle.load(f)
-        if isinstance(found, LanguageIdentifier):
-            return found
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError, ValueError):
-        pass
-    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-    try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
-        with tmp.open("wb") as f:
-            pickle.dump(identifier, f, protocol=pickle.HIGHEST_PROTOCOL)
-        tmp.replace(cached)
-    except OSError:
-        pass  # a read-only cache folder: unpack every time
-    return identifier
+    stat = model.stat()
+    unpacked = cache_dir() / f"py3langid-{version('py3langid')}-{stat.st_size}-{int(stat.st_mtime)}.npz"
+    if not unpacked.exists():
+        unpacked.parent.mkdir(parents=True, exist_ok=True)
+        tmp = unpacked.with_name(f"{unpacked.name}.{os.getpid()}.tmp")
+        with lzma.open(model) as src, tmp.open("wb") as dst:
+            shutil.copyfileobj(src, dst, length=1 << 20)
+        tmp.replace(unpacked)
+    with np.load(unpacked, allow_pickle=False) as data:
+        return cls(np.asarray(data["ptc"]), np.asarray(data["pc"]), data["classes"].tolist(),
+                   _to_array(data["nextmove"]), data["out_feat"].tolist(), norm_probs=True,
+                   tk_row=_to_array(data["nextmove_row"]))
 
 
 def _strip(text: str) -> str:

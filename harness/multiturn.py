@@ -202,12 +202,24 @@ def dispatching_generate_until(lm: Any, original: Callable[[list[Any]], list[str
         turn_batch: When set, the hf backend's batch size while it generates a turn (no batch size was given).
     """
     told: list[bool] = []
+    probed: list[int] = []
+
+    def size(n: int) -> int:
+        if isinstance(turn_batch, int):
+            return max(1, min(turn_batch, n))
+        if not probed:  # "auto": lm-eval's memory probe, once per run rather than once per turn
+            try:
+                probed.append(int(lm._detect_batch_size()))
+            except Exception as exc:  # noqa: BLE001 - a failed probe means no batching, not a failed run
+                log.warning("transeval: batch size probe failed (%s); generating one conversation at a time", exc)
+                probed.append(1)
+        return max(1, min(probed[0], n))
 
     def turn(batch: list[Any], *args: Any, **kwargs: Any) -> list[str]:
         if turn_batch is None:
             return list(original(batch, *args, **kwargs))
         before = lm.batch_size_per_gpu
-        lm.batch_size_per_gpu = turn_batch if isinstance(turn_batch, str) else min(turn_batch, len(batch))
+        lm.batch_size_per_gpu = size(len(batch))
         if not told:
             told.append(True)
             print(f"transeval: no --batch_size: turn generation in batches of {lm.batch_size_per_gpu} "

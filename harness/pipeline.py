@@ -163,7 +163,7 @@ def _with_lc(scores: TaskScores, judgments: Sequence[Judgment], convs: Sequence[
 
 def judge_task(convs: Sequence[Conversation], jobs: Sequence[MetricJob], settings: JudgeSettings,
                folder: Path | None = None, date_id: str | None = None,
-               offline: Mapping[str, str] | None = None) -> TaskJudging:
+               offline: Mapping[str, tuple[str, str]] | None = None) -> TaskJudging:
     """Judge one task's conversations; with a run folder, save each judgment as it arrives and the scores.
 
     A judgment replaces an earlier one of the same sample, turn and metric only when it is at least as good,

@@ -12,29 +12,50 @@ send, so the cache keys are the same), and for those the cache cannot answer:
    request into the judge cache.
 
 The judging itself then runs as usual from the cache (same parser, same judgments files, 0 live calls);
-requests the batch did not answer stay unscored with the batch's reason (``transport``, so a later round may
-fill them) and a rerun with ``--batch`` submits a new batch for those only. Standard library HTTP only.
+requests the batch did not answer stay unscored with the batch's reason (``transport`` for the endpoint's
+failures, ``content`` for a 4xx about the request) and a rerun with ``--batch`` submits a new batch for those
+only. Batch requests carry no ``response_format`` (a model without JSON-schema support would reject every line,
+and a batch has no per-request fallback): the parsers read free-text replies. A batch holds at most 50,000
+requests and 190 MB (OpenAI's limits are 50,000 and 200 MB); more makes several. The ledger is locked while it
+is read and written, so two commands sharing one cache neither lose nor duplicate a batch. Standard library
+HTTP only.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import http.client
 import json
+import os
 import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from transeval.harness.errors import JudgeConfigError, TransevalError
 from transeval.judges.cache import CachedReply, JudgeCache
-from transeval.judges.client import OPENAI_BASE_URL, JudgeRequest, public_url, request_body
+from transeval.judges.client import (
+    OPENAI_BASE_URL,
+    JudgeRequest,
+    auth_headers,
+    kind_of_status,
+    public_url,
+    request_body,
+)
 from transeval.judges.config import JudgeSettings
+from transeval.judges.http import open_url
 
 #: Batch states after which nothing more will come.
 FINAL = ("completed", "failed", "expired", "cancelled")
+#: Requests and bytes per batch input file (OpenAI: 50,000 requests, 200 MB).
+MAX_REQUESTS, MAX_BYTES = 50_000, 190_000_000
+#: Failed status checks in a row (endpoint hiccups) before a wait gives up (the batch stays recorded).
+MAX_POLL_FAILURES = 5
 
 
 @dataclass(frozen=True)
@@ -45,7 +66,7 @@ class BatchOutcome:
         submitted: Batch ids created in this round.
         collected: Batch ids whose results were read in this round.
         answered: Requests put into the cache from batch output.
-        failed: Request key -> why the batch did not answer it.
+        failed: Request key -> (why the batch did not answer it, error kind: ``transport`` or ``content``).
         pending: Batch ids still running (``--no-wait``, or the wait ran out).
         needed: Requests the cache could not answer before this round.
     """
@@ -53,9 +74,17 @@ class BatchOutcome:
     submitted: tuple[str, ...]
     collected: tuple[str, ...]
     answered: int
-    failed: dict[str, str]
+    failed: dict[str, tuple[str, str]]
     pending: tuple[str, ...]
     needed: int
+
+
+class BatchHTTPError(TransevalError):
+    """An error status from the Batch API (other than a rejected key or a missing API)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class BatchAPI:
@@ -67,14 +96,13 @@ class BatchAPI:
         self._timeout = min(settings.timeout_s, 300.0)
 
     def _send(self, method: str, path: str, data: bytes | None = None, content_type: str | None = None) -> bytes:
-        headers = {"Authorization": f"Bearer {self._key}"}
+        headers = auth_headers(self._key)
+        headers.pop("Content-Type", None)
         if content_type:
             headers["Content-Type"] = content_type
         request = urllib.request.Request(f"{self.base}{path}", data=data, method=method, headers=headers)
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as resp:
-                body: bytes = resp.read()
-                return body
+            return open_url(request, timeout=self._timeout)
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode("utf-8", "replace")[:300].replace(self._key, "***")
             if exc.code in (401, 403):
@@ -83,8 +111,13 @@ class BatchAPI:
             if exc.code == 404 and path in ("/files", "/batches"):
                 raise JudgeConfigError(f"{public_url(self.base)} has no Batch API ({method} {path}: HTTP 404); "
                                        "judge without --batch") from None
-            raise TransevalError(f"batch API {method} {path}: HTTP {exc.code}: {' '.join(detail.split())}") from None
-        except (OSError, ValueError) as exc:
+            if 300 <= exc.code < 400:
+                raise JudgeConfigError(f"batch endpoint {public_url(self.base)} redirects (HTTP {exc.code}) to "
+                                       f"{public_url(exc.headers.get('location'))}; set OPENAI_BASE_URL to the "
+                                       "final URL") from None
+            raise BatchHTTPError(exc.code, f"batch API {method} {path}: HTTP {exc.code}: "
+                                 f"{' '.join(detail.split())}") from None
+        except (OSError, ValueError, http.client.HTTPException) as exc:
             raise TransevalError(f"batch API {public_url(self.base)} unreachable ({method} {path}: "
                                  f"{getattr(exc, 'reason', exc)})") from None
 
@@ -130,19 +163,38 @@ class BatchAPI:
 
 
 class BatchLedger:
-    """``batches.json`` beside the judge cache: every batch submitted, its request keys and whether collected."""
+    """``batches.json`` beside the judge cache: every batch submitted, its request keys and whether collected.
+
+    Use :meth:`locked` around every read-modify-write: it holds an exclusive lock (``batches.json.lock``) and
+    re-reads the file, so concurrent commands on one cache see each other's batches.
+    """
 
     def __init__(self, cache_path: Path) -> None:
         self.path = cache_path.with_name("batches.json")
+        self.entries: list[dict[str, Any]] = []
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[BatchLedger]:
+        """Hold the ledger's lock, with its current entries loaded; save on a clean exit."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_name("batches.json.lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                self._read()
+                yield self
+                self._write()
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _read(self) -> None:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8")) if self.path.exists() else []
         except (OSError, ValueError) as exc:
-            raise TransevalError(f"{self.path}: not a batch ledger ({exc}); move it away to start afresh") from None
-        self.entries: list[dict[str, Any]] = data if isinstance(data, list) else []
+            raise TransevalError(f"not a batch ledger ({exc}); move it away to start afresh", file=self.path) from None
+        self.entries = data if isinstance(data, list) else []
 
-    def save(self) -> None:
-        """Write the ledger atomically."""
-        tmp = self.path.with_suffix(".tmp")
+    def _write(self) -> None:
+        tmp = self.path.with_name(f"batches.json.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(self.entries, indent=1), encoding="utf-8")
         tmp.replace(self.path)
 
@@ -151,10 +203,17 @@ class BatchLedger:
         return [e for e in self.entries if not e.get("collected") and e.get("endpoint") == endpoint
                 and e.get("model") == model]
 
+    def update(self, batch_id: str, **fields: Any) -> None:
+        """Set fields of one recorded batch (under the lock, after a fresh read)."""
+        with self.locked():
+            for e in self.entries:
+                if e.get("id") == batch_id:
+                    e.update(fields)
 
-def _parse_output(raw: bytes) -> dict[str, tuple[CachedReply | None, str | None]]:
-    """custom_id -> (reply, None) or (None, why) from a batch output or error file."""
-    out: dict[str, tuple[CachedReply | None, str | None]] = {}
+
+def _parse_output(raw: bytes) -> dict[str, tuple[CachedReply | None, tuple[str, str] | None]]:
+    """custom_id -> (reply, None) or (None, (why, error kind)) from a batch output or error file."""
+    out: dict[str, tuple[CachedReply | None, tuple[str, str] | None]] = {}
     for line in raw.decode("utf-8", "replace").splitlines():
         if not line.strip():
             continue
@@ -170,7 +229,8 @@ def _parse_output(raw: bytes) -> dict[str, tuple[CachedReply | None, str | None]
             if status == 200 and isinstance(body, dict):
                 text = body["choices"][0]["message"]["content"]
                 if isinstance(text, str):
-                    usage = body.get("usage") or {}
+                    raw_usage = body.get("usage")
+                    usage: dict[str, Any] = raw_usage if isinstance(raw_usage, dict) else {}
                     served = body.get("model")
                     out[key] = (CachedReply(text, int(usage.get("prompt_tokens") or 0),
                                             int(usage.get("completion_tokens") or 0),
@@ -180,8 +240,23 @@ def _parse_output(raw: bytes) -> dict[str, tuple[CachedReply | None, str | None]
             pass
         error = row.get("error") or (body.get("error") if isinstance(body, dict) else None) or {}
         message = error.get("message") if isinstance(error, dict) else str(error)
-        out[key] = (None, f"batch request failed (HTTP {status}): {message or 'no chat completion'}")
+        kind = kind_of_status(status) if isinstance(status, int) and status >= 300 else "transport"
+        out[key] = (None, (f"batch request failed (HTTP {status}): {message or 'no chat completion'}", kind))
     return out
+
+
+def _chunks(lines: list[bytes]) -> Iterator[list[bytes]]:
+    """Batch input files within the request and size limits."""
+    chunk: list[bytes] = []
+    size = 0
+    for line in lines:
+        if chunk and (len(chunk) >= MAX_REQUESTS or size + len(line) > MAX_BYTES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(line)
+        size += len(line)
+    if chunk:
+        yield chunk
 
 
 def run_batch(requests: Sequence[JudgeRequest], settings: JudgeSettings, wait: bool = True,
@@ -207,43 +282,65 @@ def run_batch(requests: Sequence[JudgeRequest], settings: JudgeSettings, wait: b
         endpoint = public_url(settings.base_url)
         ledger = BatchLedger(settings.cache_path)
         api = BatchAPI(settings)
-        mine = [e for e in ledger.open_batches(endpoint, settings.model) if set(e["keys"]) & needed.keys()]
-        covered = {k for e in mine for k in e["keys"]}
-        todo = [r for k, r in needed.items() if k not in covered]
         submitted: list[str] = []
-        if todo:
-            content = "".join(json.dumps({"custom_id": r.key, "method": "POST", "url": "/v1/chat/completions",
-                                          "body": request_body(settings, r)}, ensure_ascii=False) + "\n"
-                              for r in todo).encode()
-            file_id = api.upload(f"transeval-judge-{int(time.time())}.jsonl", content)
-            batch = api.create(file_id, {"tool": "transeval judge", "requests": str(len(todo))})
-            entry: dict[str, Any] = {
-                "id": str(batch["id"]), "endpoint": endpoint, "model": settings.model, "input_file_id": file_id,
-                "keys": [r.key for r in todo], "submitted_at": int(time.time()), "collected": False}
-            ledger.entries.append(entry)
-            ledger.save()  # before any waiting: a killed command resumes this batch
-            mine.append(entry)
-            submitted.append(entry["id"])
-            say(f"transeval: batch {entry['id']} submitted: {len(todo)} judge requests "
-                f"({len(needed) - len(todo)} already in earlier batches, {len(unique) - len(needed)} cached)")
+        with ledger.locked():  # find and record batches under one lock: two commands never submit the same keys
+            mine = [e for e in ledger.open_batches(endpoint, settings.model) if set(e["keys"]) & needed.keys()]
+            covered = {k for e in mine for k in e["keys"]}
+            todo = [r for k, r in needed.items() if k not in covered]
+            lines = [json.dumps({"custom_id": r.key, "method": "POST", "url": "/v1/chat/completions",
+                                 "body": request_body(settings, r, json_schema=False)},
+                                ensure_ascii=False).encode() + b"\n" for r in todo]
+            start = 0
+            for chunk in _chunks(lines):
+                keys = [r.key for r in todo[start:start + len(chunk)]]
+                start += len(chunk)
+                file_id = api.upload(f"transeval-judge-{int(time.time())}.jsonl", b"".join(chunk))
+                batch = api.create(file_id, {"tool": "transeval judge", "requests": str(len(chunk))})
+                entry: dict[str, Any] = {
+                    "id": str(batch["id"]), "endpoint": endpoint, "model": settings.model, "input_file_id": file_id,
+                    "keys": keys, "submitted_at": int(time.time()), "collected": False}
+                ledger.entries.append(entry)
+                ledger._write()  # at once: a command killed before the next batch still resumes this one
+                mine.append(entry)
+                submitted.append(entry["id"])
+                say(f"transeval: batch {entry['id']} submitted: {len(chunk)} judge requests "
+                    f"({len(needed) - len(todo)} already in earlier batches, {len(unique) - len(needed)} cached)")
         collected: list[str] = []
         pending: list[str] = []
         answered = 0
-        failed: dict[str, str] = {}
-        start = time.monotonic()
+        failed: dict[str, tuple[str, str]] = {}
+        start_wait = time.monotonic()
+        poll_failures = 0
         waiting = list(mine)
         while waiting:
             still = []
             for entry in waiting:
-                info = api.retrieve(entry["id"])
-                status = str(info.get("status"))
-                if status not in FINAL:
+                try:
+                    info = api.retrieve(entry["id"])
+                    poll_failures = 0
+                except BatchHTTPError as exc:
+                    if exc.status != 404:
+                        raise
+                    info = {"status": "missing", "errors": {"data": [{"message": str(exc)}]}}
+                except TransevalError as exc:  # unreachable for a moment: poll again later
+                    if isinstance(exc, JudgeConfigError):
+                        raise
+                    poll_failures += 1
+                    if poll_failures >= MAX_POLL_FAILURES:
+                        raise
+                    say(f"transeval: batch {entry['id']}: status check failed ({exc}); trying again")
                     still.append(entry)
                     continue
-                got: dict[str, tuple[CachedReply | None, str | None]] = {}
+                status = str(info.get("status"))
+                if status not in (*FINAL, "missing"):
+                    still.append(entry)
+                    continue
+                got: dict[str, tuple[CachedReply | None, tuple[str, str] | None]] = {}
                 for field in ("error_file_id", "output_file_id"):
                     if info.get(field):
                         got.update(_parse_output(api.content(str(info[field]))))
+                errors = (info.get("errors") or {}).get("data") if isinstance(info.get("errors"), dict) else None
+                why_batch = "; ".join(str(e.get("message")) for e in errors or [] if isinstance(e, dict))
                 n_answered = 0
                 for key in entry["keys"]:
                     reply, why = got.get(key, (None, None))
@@ -251,22 +348,21 @@ def run_batch(requests: Sequence[JudgeRequest], settings: JudgeSettings, wait: b
                         cache.put(key, settings.model, reply)
                         n_answered += 1
                     elif key in needed:
-                        failed[key] = why or f"batch {entry['id']} ended {status} without an answer for it"
+                        failed[key] = why or (f"batch {entry['id']} ended {status} without an answer for it"
+                                              f"{f' ({why_batch})' if why_batch else ''}", "transport")
                 answered += n_answered
-                entry["collected"] = True
-                entry["status"] = status
-                ledger.save()
+                ledger.update(entry["id"], collected=True, status=status)
                 collected.append(entry["id"])
                 n_failed = len(entry["keys"]) - n_answered
                 say(f"transeval: batch {entry['id']} {status}: {n_answered} answers into the cache"
-                    f"{f', {n_failed} without an answer' if n_failed else ''}")
+                    f"{f', {n_failed} without an answer' if n_failed else ''}{f' ({why_batch})' if why_batch else ''}")
             waiting = still
             if not waiting:
                 break
-            if not wait or (max_wait_s is not None and time.monotonic() - start >= max_wait_s):
+            if not wait or (max_wait_s is not None and time.monotonic() - start_wait >= max_wait_s):
                 pending = [e["id"] for e in waiting]
                 break
-            time.sleep(poll_s)
+            time.sleep(poll_s * (2 ** min(poll_failures, 4)))
         return BatchOutcome(tuple(submitted), tuple(collected), answered, failed, tuple(pending), len(needed))
     finally:
         cache.close()

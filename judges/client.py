@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import random
 import re
 import sys
@@ -77,8 +78,13 @@ def request_body(settings: JudgeSettings, req: JudgeRequest, json_schema: bool =
     return body
 
 
-def _headers(api_key: str | None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {api_key or 'EMPTY'}", "Content-Type": "application/json"}
+def auth_headers(api_key: str | None) -> dict[str, str]:
+    """Request headers: the key, and the organization / project headers when set (as the OpenAI SDK sends)."""
+    headers = {"Authorization": f"Bearer {api_key or 'EMPTY'}", "Content-Type": "application/json"}
+    for env, name in (("OPENAI_ORG_ID", "OpenAI-Organization"), ("OPENAI_PROJECT_ID", "OpenAI-Project")):
+        if os.environ.get(env):
+            headers[name] = os.environ[env]
+    return headers
 
 
 @dataclass(frozen=True)
@@ -108,9 +114,13 @@ class JudgeResult:
     error_kind: str | None = None
 
 
-def _kind_of_status(status: int | None) -> str:
-    return "auth" if status in (401, 403) else "transport" if status in (404, 408, 409) or (status or 0) >= 500 \
-        else "content"
+def kind_of_status(status: int | None) -> str:
+    """The error kind of an HTTP status: ``auth`` (401/403), ``transport`` (the endpoint's), ``content``."""
+    if status in (401, 403):
+        return "auth"
+    if status in (404, 408, 409) or (status or 0) >= 500 or (status or 0) < 400:  # < 400: a redirect
+        return "transport"
+    return "content"
 
 
 def is_unreachable(reason: str | None) -> bool:
@@ -132,14 +142,14 @@ class JudgeClient:
     """Runs judge requests concurrently through the cache."""
 
     def __init__(self, settings: JudgeSettings, cache: JudgeCache,
-                 offline: Mapping[str, str] | None = None) -> None:
-        """A client; with ``offline`` (key -> reason) it answers from the cache only (after a Batch API round).
+                 offline: Mapping[str, tuple[str, str]] | None = None) -> None:
+        """A client; with ``offline`` it answers from the cache only (after a Batch API round).
 
         Args:
             settings: Endpoint, model, limits.
             cache: The judge cache.
-            offline: Make no calls: a request the cache cannot answer gets the reason given for its key here
-                (or a generic one), as a ``transport`` failure that a later round may fill.
+            offline: Make no calls: a request the cache cannot answer gets the (reason, error kind) given for its
+                key here, or a generic ``transport`` failure that a later round may fill.
         """
         self.settings = settings
         self.cache = cache
@@ -170,8 +180,8 @@ class JudgeClient:
             return JudgeResult(hit.text, None, hit.prompt_tokens, hit.completion_tokens, cached=True,
                                served_model=hit.served_model)
         if self.offline is not None:
-            return JudgeResult(None, self.offline.get(req.key, "not answered by the batch: rerun with --batch"),
-                               error_kind="transport")
+            reason, kind = self.offline.get(req.key, ("not answered by the batch: rerun with --batch", "transport"))
+            return JudgeResult(None, reason, error_kind=kind)
         async with sem:
             while True:  # another process may be judging the same key: wait for its reply, do not call twice
                 hit = self.cache.get(req.key)
@@ -197,11 +207,15 @@ class JudgeClient:
         import http.client
 
         try:
-            resp = transport.post("/chat/completions", json.dumps(payload).encode(), _headers(self.settings.api_key))
+            resp = transport.post("/chat/completions", json.dumps(payload).encode(),
+                                  auth_headers(self.settings.api_key))
         except TimeoutError:
             raise _Retryable(f"timed out after {self.settings.timeout_s:g} s") from None
         except (OSError, http.client.HTTPException) as exc:
             raise _Retryable(f"connection error ({type(exc).__name__}): {self._scrub(str(exc))}") from None
+        if 300 <= resp.status < 400:  # never followed: the key would go wherever it points
+            raise _StatusError(resp.status, f"HTTP {resp.status}: the endpoint redirects to "
+                               f"{public_url(resp.headers.get('location'))}; set OPENAI_BASE_URL to the final URL")
         if resp.status >= 400:
             message = f"HTTP {resp.status}: {self._scrub(_error_message(resp.body))}"
             if _retryable_status(resp.status):
@@ -258,7 +272,7 @@ class JudgeClient:
                     log.info("judge call failed (%s); retry %d/%d", last, attempt + 1, s.max_retries)
                     await asyncio.sleep(self._backoff(attempt, exc.headers))
             except _StatusError as exc:
-                return JudgeResult(None, f"judge {exc}", error_kind=_kind_of_status(exc.status))
+                return JudgeResult(None, f"judge {exc}", error_kind=kind_of_status(exc.status))
             except (LookupError, TypeError, ValueError) as exc:
                 return JudgeResult(None, f"malformed judge response ({type(exc).__name__}): "
                                    f"{self._scrub(str(exc))}", error_kind="transport")
@@ -294,7 +308,8 @@ class JudgeClient:
             return list(await asyncio.gather(*(tracked(i, r) for i, r in enumerate(requests))))
         finally:
             bar.close()
-            for _, pool in opened:
+            for transport, pool in opened:
+                transport.close()  # unblocks workers still reading (Ctrl-C) so the process can exit at once
                 pool.shutdown(wait=False, cancel_futures=True)
 
     def run(self, requests: Sequence[JudgeRequest], desc: str = "judging",
@@ -328,26 +343,34 @@ def check_endpoint(settings: JudgeSettings) -> None:
     """Fail fast, before any generation, if the judge endpoint cannot be reached at all.
 
     Any HTTP answer (even 404 from a server without ``/models``) counts as reachable; only
-    connection errors and timeouts, after the configured retries, fail.
+    connection errors and timeouts, after the configured retries, fail, and so do a rejected key and a redirect
+    (never followed: the key would go with it).
 
     Raises:
         JudgeConfigError: one line naming the endpoint.
     """
+    import http.client
+
+    from transeval.judges.http import open_url
+
     url = f"{(settings.base_url or OPENAI_BASE_URL).rstrip('/')}/models"
-    request = urllib.request.Request(url, headers=_headers(settings.api_key))
+    request = urllib.request.Request(url, headers=auth_headers(settings.api_key))
     delay = settings.backoff_s
     for attempt in range(settings.max_retries + 1):
         try:
-            with urllib.request.urlopen(request, timeout=min(settings.timeout_s, 30.0)) as resp:
-                resp.read()
+            open_url(request, timeout=min(settings.timeout_s, 30.0))
             return
         except urllib.error.HTTPError as exc:
             if exc.code in (401, 403):
                 raise JudgeConfigError(
                     f"judge endpoint {public_url(settings.base_url)} rejected the API key "
                     f"(HTTP {exc.code}); check OPENAI_API_KEY") from None
+            if 300 <= exc.code < 400:
+                raise JudgeConfigError(
+                    f"judge endpoint {public_url(settings.base_url)} redirects (HTTP {exc.code}) to "
+                    f"{public_url(exc.headers.get('location'))}; set OPENAI_BASE_URL to the final URL") from None
             return
-        except (OSError, ValueError) as exc:  # URLError, refused, reset, timeout; a malformed URL
+        except (OSError, ValueError, http.client.HTTPException) as exc:  # refused, reset, timeout, bad URL/reply
             if attempt == settings.max_retries:
                 why = getattr(exc, "reason", None) or exc
                 raise JudgeConfigError(

@@ -274,7 +274,7 @@ def judge(
     settings: JudgeSettings,
     on_judgment: Callable[[Judgment], None] | None = None,
     desc: str | None = None,
-    offline: Mapping[str, str] | None = None,
+    offline: Mapping[str, tuple[str, str]] | None = None,
 ) -> JudgeOutcome:
     """Judge every turn of every conversation for every metric job.
 
@@ -284,7 +284,8 @@ def judge(
         settings: The judge endpoint and limits.
         on_judgment: Called with each judgment as soon as it is complete (from one thread at a time).
         desc: Progress-bar label.
-        offline: Answer from the cache only (after a Batch API round): request key -> why it has no answer.
+        offline: Answer from the cache only (after a Batch API round): request key -> (why it has no answer,
+            error kind).
 
     Returns:
         One judgment per (conversation, turn, job), in that order, and the number of calls made.

@@ -172,8 +172,10 @@ class ScriptedOpenAI:
         return f"The answer is judged on its merits. Rating: [[{rating}]]"
 
     def upload(self, content_type: str, raw: bytes) -> Reply:
-        """``POST /files`` (multipart: purpose, file)."""
+        """``POST /files`` (multipart: purpose ``batch``, file)."""
         boundary = content_type.split("boundary=", 1)[-1].encode()
+        if b'name="purpose"\r\n\r\nbatch\r\n' not in raw:
+            return Reply(400, json.dumps({"error": {"message": "purpose must be batch"}}))
         for part in raw.split(b"--" + boundary):
             head, _, data = part.partition(b"\r\n\r\n")
             if b'name="file"' in head:
@@ -188,10 +190,18 @@ class ScriptedOpenAI:
         raw = self.files.get(str(body.get("input_file_id")))
         if raw is None:
             return Reply(404, json.dumps({"error": {"message": "no such file"}}))
+        if body.get("endpoint") != "/v1/chat/completions" or body.get("completion_window") != "24h":
+            return Reply(400, json.dumps({"error": {"message": "endpoint or completion_window not supported"}}))
         lines = [json.loads(line) for line in raw.decode().splitlines() if line.strip()]
-        if self.batch_final == "expired":
-            lines = lines[: len(lines) // 2]
+        if any(line.get("method") != "POST" or line.get("url") != "/v1/chat/completions" for line in lines):
+            return Reply(400, json.dumps({"error": {"message": "each line needs method POST and url "
+                                                               "/v1/chat/completions"}}))
         out, err = [], []
+        if self.batch_final == "expired":  # the unprocessed half comes back in the error file, as OpenAI does
+            lines, dropped = lines[: len(lines) // 2], lines[len(lines) // 2:]
+            err += [{"id": "req", "custom_id": line["custom_id"], "response": None,
+                     "error": {"code": "batch_expired", "message": "This request could not be executed before the "
+                               "completion window expired."}} for line in dropped]
         for line in lines:
             if line["custom_id"] in self.batch_fail:
                 err.append({"id": "req", "custom_id": line["custom_id"], "response": None,

@@ -74,6 +74,8 @@ def test_batch_judges_like_live_with_no_live_call(server, env, runs, tmp_path, m
                                                                                           "completed")]
     uploaded = b"".join(server.files.values()).decode()
     assert SECRET not in uploaded and SECRET not in (env / "batches.json").read_text(encoding="utf-8")
+    lines = [json.loads(x) for x in server.files["file-1"].decode().splitlines()]
+    assert len(lines) == 6 and all("response_format" not in x["body"] for x in lines), "free text: no schema"
     # the same answers judged live (fresh cache) get the same scores: same requests, same parser
     live_runs = Path(shutil.copytree(runs, tmp_path / "live"))
     for p in live_runs.rglob("judgments_*"):
@@ -135,4 +137,17 @@ def test_expired_batch_keeps_what_came_back(server, env, runs):
     scored = [j for j in judgments(runs).values() if j["score"] is not None]
     unscored = [j for j in judgments(runs).values() if j["score"] is None]
     assert len(scored) == 3 and len(unscored) == 3
-    assert all("ended expired without an answer" in j["reason"] for j in unscored)
+    assert all("batch_expired" not in j["reason"] or "could not be executed" in j["reason"] for j in unscored)
+    assert all(j["reason"].startswith("batch request failed") and j["error_kind"] == "transport" for j in unscored)
+
+
+def test_a_deleted_batch_is_not_polled_forever(server, env, runs, capsys):
+    server.batch_polls = 5
+    assert judge(runs, "--batch", "--no-wait") == BATCH_PENDING
+    server.batches.clear()  # deleted on the provider's side (or another project's key)
+    assert judge(runs, "--batch", "--no-wait", "--max-unscored-fraction", "1") == 0
+    ledger = json.loads((env / "batches.json").read_text(encoding="utf-8"))
+    assert ledger[0]["collected"] is True and ledger[0]["status"] == "missing"
+    assert all(j["score"] is None and "ended missing" in j["reason"] for j in judgments(runs).values())
+    assert judge(runs, "--batch") == 0, "the next round submits a new batch"
+    assert all(j["score"] is not None for j in judgments(runs).values())

@@ -1,5 +1,7 @@
 import sqlite3
+import threading
 from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -123,3 +125,52 @@ def test_unreachable_endpoint_fails_after_retries(settings):
 
 def test_reachable_endpoint_passes(settings):
     check_endpoint(settings)
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    """Answers everything with ``status`` (a redirect to ``location`` for 3xx) and records the headers it got."""
+
+    status = 302
+    location = ""
+    seen: list[dict[str, str]] = []
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def _answer(self) -> None:
+        type(self).seen.append(dict(self.headers))
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(self.status)
+        if self.location:
+            self.send_header("Location", self.location)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    do_GET = do_POST = _answer
+
+
+def _serve(handler: type) -> ThreadingHTTPServer:
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
+def test_redirects_are_never_followed_and_the_key_never_travels(settings):
+    """A redirecting endpoint (http -> elsewhere) is an error naming the target; the target never sees the key."""
+    target = type("Target", (_Recorder,), {"status": 200, "seen": []})
+    elsewhere = _serve(target)
+    redirect = type("Redirect", (_Recorder,), {
+        "location": f"http://127.0.0.1:{elsewhere.server_address[1]}/v1/models", "seen": []})
+    moved = _serve(redirect)
+    try:
+        bad = replace(settings, base_url=f"http://127.0.0.1:{moved.server_address[1]}/v1", max_retries=0)
+        with pytest.raises(JudgeConfigError, match=r"redirects \(HTTP 302\) to http://127\.0\.0\.1:\d+/v1/models; "
+                                                   "set OPENAI_BASE_URL"):
+            check_endpoint(bad)
+        judgments, _ = judge_conversations([conv("1", ["คำตอบ", "คำตอบสอง"])], bad)
+        assert all(j.score is None and "redirects to" in (j.reason or "") for j in judgments)
+        assert redirect.seen and not target.seen, "the redirect's target was never contacted"
+    finally:
+        moved.shutdown()
+        elsewhere.shutdown()

@@ -120,3 +120,25 @@ def test_unknown_inputs_raise() -> None:
         analyse("hello", "Klingon")
     with pytest.raises(TransevalError, match="unknown script"):
         script_share("hello", "Tengwar")
+
+
+def test_unpacked_model_in_the_cache_gives_the_same_identifier(tmp_path, monkeypatch):
+    """The fast path (an unpacked copy of py3langid's model in our cache, arrays only) ranks as the library does."""
+    from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+    from transeval.harness.langid import _from_unpacked
+
+    monkeypatch.setenv("TRANSEVAL_CACHE_DIR", str(tmp_path))
+    fast = _from_unpacked(Path(MODEL_DIR) / MODEL_FILE, LanguageIdentifier)
+    (copy,) = tmp_path.glob("py3langid-*.npz")
+    assert _from_unpacked(Path(MODEL_DIR) / MODEL_FILE, LanguageIdentifier) is not fast  # read again from the copy
+    library = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    for text in ("นี่คือประโยคภาษาไทย", "This is English text.", "这是中文句子。", "Hii ni sentensi ya Kiswahili."):
+        assert fast.rank(text)[:5] == library.rank(text)[:5], text
+    copy.write_bytes(b"not an npz")  # a damaged copy: the identifier still loads (the library's own way)
+    from transeval.harness import langid
+
+    langid._identifier.cache_clear()
+    try:
+        assert langid._identifier().rank("This is English text.")[0][0] == "en"
+    finally:
+        langid._identifier.cache_clear()

@@ -56,6 +56,12 @@ def test_explicit_or_other_backends_keep_their_batch():
     assert turn_batch_size(HFLike(), batch_unset=False) is None  # --batch_size 1 given: kept
     assert turn_batch_size(HFLike(batch_size=4), batch_unset=True) is None  # model_args batch_size=4
     assert turn_batch_size(HFLike(device="cuda:0"), batch_unset=True) == "auto"  # lm-eval's memory probe
+    gpu = HFLike(device="cuda:0")
+    probes: list[int] = []
+    gpu._detect_batch_size = lambda: probes.append(1) or 6  # type: ignore[attr-defined]
+    dispatching_generate_until(gpu, gpu.generate_until, "auto")(_requests(10))
+    assert probes == [1], "probed once per run, not per turn"
+    assert gpu.seen[1:] == [(10, 6), (10, 6)] and gpu.batch_size_per_gpu == 1
     assert turn_batch_size(object(), batch_unset=True) is None  # vllm / API backends batch themselves
     lm = HFLike()
     gen = dispatching_generate_until(lm, lm.generate_until, None)
