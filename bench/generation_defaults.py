@@ -15,6 +15,24 @@ to plain generate's. Goal (issue 13): no ``--batch_size`` >= 0.9x the best batch
 Usage::
 
     .venv/bin/python bench/generation_defaults.py [--questions 80] [--max-gen-toks 48] [--batches 1 8 16 32]
+
+Measured here (2 cores, 2026-11-23; max 48 new tokens)::
+
+    80 questions x 2 turns (--batches --skip-one-at-a-time)
+    | plain generate (batch 32)                    | 247.1 s | 0.32 q/s | 1.00x | 160/160 identical |
+    | lm_eval, no --batch_size (transeval default) | 229.8 s | 0.35 q/s | 1.08x | 160/160 identical |
+
+    16 questions x 2 turns (--questions 16 --batches 1 8 16 --plain-batch 16)
+    | plain generate (batch 16)                    |  35.4 s | 0.45 q/s | 1.00x | 32/32 |
+    | one conversation at a time (FastChat-style)  | 159.5 s | 0.10 q/s | 0.22x | 32/32 |
+    | lm_eval, no --batch_size (transeval default) |  50.2 s | 0.32 q/s | 0.70x | 32/32 |
+    | lm_eval --batch_size 1                       | 180.9 s | 0.09 q/s | 0.20x | 32/32 |
+    | lm_eval --batch_size 8                       |  74.2 s | 0.22 q/s | 0.48x | 32/32 |
+    | lm_eval --batch_size 16                      |  62.7 s | 0.26 q/s | 0.56x | 32/32 |
+
+No ``--batch_size`` is the fastest lm_eval row (``16`` runs the same batches: the gap is run-to-run noise); on
+16 questions lm-eval's start-up (about 12 s) is a large share, on 80 it is not and the whole command beats plain
+generate (lm-eval sorts prompts by length, so its batches pad less).
 """
 
 from __future__ import annotations

@@ -16,6 +16,17 @@ candidate requests at once) and written to FastChat's ``model_answer`` format fr
 Usage::
 
     .venv/bin/python bench/judge_vs_fastchat.py [--latency 0.5] [--concurrency 1 4 16 64]
+
+Measured here (2 cores, 2026-11-23, one run)::
+
+    | C  | ideal N*L/C | goal 1.2*ideal+1 | transeval judge | FastChat gen_judgment | transeval / FastChat | warm |
+    | 1  |     80.00 s |          97.00 s |         88.23 s |               94.27 s |                0.94x | 1.00 s |
+    | 4  |     20.00 s |          25.00 s |         22.39 s |               26.20 s |                0.85x | 0.63 s |
+    | 16 |      5.00 s |           7.00 s |          6.12 s |                9.78 s |                0.63x | 0.60 s |
+    | 64 |      1.25 s |           2.50 s |          2.32 s |                5.99 s |                0.39x | 0.61 s |
+
+(160 calls each, both tools, every row; the warm rerun made 0 calls. At C = 64, 160 calls take at least
+ceil(160 / 64) x 0.5 = 1.5 s however they are scheduled.)
 """
 
 from __future__ import annotations
