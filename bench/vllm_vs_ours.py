@@ -90,9 +90,11 @@ def plain(llm: Any, tokenizer: Any, convs: list[list[str]], max_new: int) -> lis
     histories: list[list[dict[str, str]]] = [[] for _ in convs]
     answers: list[list[str]] = [[] for _ in convs]
     for t in range(2):
-        prompts = [tokenizer.apply_chat_template([*histories[i], {"role": "user", "content": c[t]}],
-                                                 tokenize=False, add_generation_prompt=True)
-                   for i, c in enumerate(convs)]
+        texts = [tokenizer.apply_chat_template([*histories[i], {"role": "user", "content": c[t]}],
+                                               tokenize=False, add_generation_prompt=True)
+                 for i, c in enumerate(convs)]
+        # the rendered template already starts with <bos>: tokenize without adding another, as lm-eval does
+        prompts = [{"prompt_token_ids": tokenizer(x, add_special_tokens=False)["input_ids"]} for x in texts]
         outs = llm.generate(prompts, params, use_tqdm=False)
         for i, out in enumerate(outs):
             text = out.outputs[0].text

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import functools
 import http.client
+import os
 import socket
 import ssl
 import threading
@@ -37,7 +38,13 @@ class Response:
 
 @functools.lru_cache(maxsize=1)
 def ssl_context() -> ssl.SSLContext:
-    """Certificate verification against certifi's bundle (what the OpenAI SDK used), else the system store."""
+    """Certificate verification: ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``, else certifi, else the system store.
+
+    The variables name a company's proxy CA, for instance; certifi's bundle is what the OpenAI SDK uses.
+    """
+    cafile, capath = os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
+    if cafile or capath:
+        return ssl.create_default_context(cafile=cafile or None, capath=capath or None)
     try:
         import certifi
 
