@@ -168,7 +168,7 @@ def main() -> None:
     for name, tasks, limit, extra in (
             ("thai_mtbench", "thai_mtbench", 4, gen),
             ("thai_mtbench, TCoT", "thai_mtbench", 4, (*gen, "--metadata", '{"output_format": "tcot"}')),
-            ("C-Eval subject", "ceval-valid_computer_network", 10, ())):
+            ("C-Eval subject", "ceval_computer_network", 10, ())):
         out = work / name.replace(" ", "_").replace(",", "")
         secs, table = lm_eval_command(tasks, limit, out, *extra)
         print(f"\n{name}: `lm_eval --model vllm --tasks {tasks} --limit {limit} {' '.join(extra)}`: {secs:.0f} s "
