@@ -51,6 +51,34 @@ def turn_batch_size(lm: Any, batch_unset: bool) -> int | str | None:
     return "auto" if device.startswith("cuda") else CPU_TURN_BATCH
 
 
+#: lm-eval's own names of benchmarks we bundle whose data lm-eval reads from the hub -> our offline name.
+_HUB_NAMES = (("ceval-valid_", "ceval_"), ("agieval_", "agieval_v1_"))
+
+
+def check_offline_task_names(tasks: Any) -> None:
+    """Offline, lm-eval's own name of a bundled benchmark (``ceval-valid_law``) is one line naming ours.
+
+    lm-eval's ``ceval-valid_<subject>`` and ``agieval_<subset>`` read their data from the Hugging Face hub, which
+    fails offline with a traceback; transeval bundles them as ``ceval_<subject>`` and ``agieval_v1_<subset>``.
+
+    Raises:
+        TransevalError: naming the bundled task to use instead.
+    """
+    if not (os.environ.get("HF_DATASETS_OFFLINE") or os.environ.get("HF_HUB_OFFLINE")):
+        return
+    from transeval.harness.errors import TransevalError
+    from transeval.harness.paths import tasks_dir
+
+    names = [tasks] if isinstance(tasks, str) else tasks if isinstance(tasks, list | tuple) else []
+    for name in (n for raw in names if isinstance(raw, str) for n in raw.split(",")):
+        for theirs, ours in _HUB_NAMES:
+            if name.startswith(theirs) and not name.startswith(ours):
+                bundled = ours + name[len(theirs):]
+                if any(tasks_dir().glob(f"*/{bundled}.yaml")):
+                    raise TransevalError(f"'{name}' is lm-eval's hub-backed task and the hub is offline; the "
+                                         f"bundled copy is '{bundled}' (same prompt and metrics)", field="--tasks")
+
+
 def patch_evaluator_config(module: ModuleType) -> None:
     """``lm_eval`` without ``--batch_size`` (nor ``batch_size`` in ``--config``) passes ``batch_size=None``."""
     cls = module.EvaluatorConfig
@@ -173,6 +201,7 @@ def patch_evaluator(module: ModuleType) -> None:
         from transeval.harness.judged import check_user_metadata
 
         check_user_metadata(kwargs.get("metadata"))
+        check_offline_task_names(kwargs.get("tasks", args[2] if len(args) > 2 else None))
         unset = kwargs.get("batch_size") is None and len(args) < 5  # simple_evaluate's 5th parameter
         token = _BATCH_UNSET.set(unset)
         try:

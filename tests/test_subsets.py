@@ -107,3 +107,17 @@ def test_ceval_subject_runs_offline_from_the_cli(tiny_model: Path, tmp_path: Pat
         assert 0.0 <= r[name]["acc,none"] <= 1.0, name
     assert 0.0 <= r["gaokao_obj_biology_mcqs"]["score_rate,none"] <= 1.0
     assert results["n-samples"]["ceval-valid_computer_network"] == {"original": 19, "effective": 2}
+
+
+@pytest.mark.slow
+def test_lm_evals_hub_name_offline_is_one_line_naming_ours(tiny_model: Path, tmp_path: Path):
+    """`--tasks ceval-valid_computer_network` (lm-eval's name, data from the hub) offline: one line, no traceback."""
+    from conftest import run_cli
+
+    env = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "PATH": "/usr/bin:/bin"}
+    res = run_cli(["lm_eval", "--model", "hf", "--model_args", f"pretrained={tiny_model}", "--tasks",
+                   "ceval-valid_computer_network", "--limit", "1", "--device", "cpu"], env, tmp_path)
+    assert res.returncode != 0
+    assert ("transeval: error: field '--tasks': 'ceval-valid_computer_network' is lm-eval's hub-backed task and "
+            "the hub is offline; the bundled copy is 'ceval_computer_network'") in res.stderr
+    assert "Traceback" not in res.stderr and "OfflineModeIsEnabled" not in res.stderr
