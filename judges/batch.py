@@ -45,6 +45,7 @@ from transeval.judges.client import (
     auth_headers,
     kind_of_status,
     public_url,
+    reply_of,
     request_body,
 )
 from transeval.judges.config import JudgeSettings
@@ -182,7 +183,7 @@ class BatchLedger:
             try:
                 self._read()
                 yield self
-                self._write()
+                self.save()
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
@@ -193,7 +194,8 @@ class BatchLedger:
             raise TransevalError(f"not a batch ledger ({exc}); move it away to start afresh", file=self.path) from None
         self.entries = data if isinstance(data, list) else []
 
-    def _write(self) -> None:
+    def save(self) -> None:
+        """Write the entries (atomically; call under :meth:`locked`)."""
         tmp = self.path.with_name(f"batches.json.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(self.entries, indent=1), encoding="utf-8")
         tmp.replace(self.path)
@@ -226,16 +228,10 @@ def _parse_output(raw: bytes) -> dict[str, tuple[CachedReply | None, tuple[str, 
         body = response.get("body") if isinstance(response, dict) else None
         status = response.get("status_code") if isinstance(response, dict) else None
         try:
-            if status == 200 and isinstance(body, dict):
-                text = body["choices"][0]["message"]["content"]
-                if isinstance(text, str):
-                    raw_usage = body.get("usage")
-                    usage: dict[str, Any] = raw_usage if isinstance(raw_usage, dict) else {}
-                    served = body.get("model")
-                    out[key] = (CachedReply(text, int(usage.get("prompt_tokens") or 0),
-                                            int(usage.get("completion_tokens") or 0),
-                                            served if isinstance(served, str) else None), None)
-                    continue
+            reply = reply_of(body) if status == 200 and isinstance(body, dict) else None
+            if reply is not None:
+                out[key] = (reply, None)
+                continue
         except (LookupError, TypeError, ValueError):
             pass
         error = row.get("error") or (body.get("error") if isinstance(body, dict) else None) or {}
@@ -300,7 +296,7 @@ def run_batch(requests: Sequence[JudgeRequest], settings: JudgeSettings, wait: b
                     "id": str(batch["id"]), "endpoint": endpoint, "model": settings.model, "input_file_id": file_id,
                     "keys": keys, "submitted_at": int(time.time()), "collected": False}
                 ledger.entries.append(entry)
-                ledger._write()  # at once: a command killed before the next batch still resumes this one
+                ledger.save()  # at once: a command killed before the next batch still resumes this one
                 mine.append(entry)
                 submitted.append(entry["id"])
                 say(f"transeval: batch {entry['id']} submitted: {len(chunk)} judge requests "

@@ -123,12 +123,20 @@ def kind_of_status(status: int | None) -> str:
     return "content"
 
 
-def is_unreachable(reason: str | None) -> bool:
-    """True if an unscored reason says the endpoint could not be reached (worth a rerun later)."""
-    return reason is not None and reason.startswith("judge failed") and (
-        "connection error" in reason or "timed out" in reason
-        or "APIConnectionError" in reason or "APITimeoutError" in reason  # reasons written before 0.2
-    )
+def reply_of(completion: dict[str, Any]) -> CachedReply | None:
+    """The reply in a chat completion (live or from a batch output line); None when it has no text.
+
+    Raises:
+        LookupError, TypeError: the object is not a chat completion (no choices, no message).
+    """
+    text = completion["choices"][0]["message"]["content"]
+    if not isinstance(text, str):
+        return None
+    raw_usage = completion.get("usage")
+    usage: dict[str, Any] = raw_usage if isinstance(raw_usage, dict) else {}
+    served = completion.get("model")
+    return CachedReply(text, _count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens")),
+                       served if isinstance(served, str) else None)
 
 
 def public_url(url: str | None) -> str:
@@ -250,19 +258,10 @@ class JudgeClient:
                         data = await post(request_body(s, req, json_schema=False))
                 else:
                     data = await post(request_body(s, req, json_schema=False))
-                text = data["choices"][0]["message"]["content"]
-                if not isinstance(text, str):
+                reply = reply_of(data)
+                if reply is None:
                     return JudgeResult(None, "malformed judge response: no message content",
                                        error_kind="transport")
-                raw_usage = data.get("usage")
-                usage: dict[str, Any] = raw_usage if isinstance(raw_usage, dict) else {}
-                served = data.get("model")
-                reply = CachedReply(
-                    text,
-                    _count(usage.get("prompt_tokens")),
-                    _count(usage.get("completion_tokens")),
-                    served if isinstance(served, str) else None,
-                )
                 self.cache.put(req.key, s.model, reply)
                 return JudgeResult(reply.text, None, reply.prompt_tokens, reply.completion_tokens,
                                    served_model=reply.served_model)
