@@ -18,6 +18,17 @@ PENALTIES = ("zero",)
 #: Why a turn has no score. ``content``: the judge (or the answer) gave nothing to score; ``transport``/``auth``:
 #: the judge could not be asked (a later run may do better; such a judgment never replaces a score).
 ERROR_KINDS = ("content", "transport", "auth")
+#: Metrics whose lower value is better (everywhere they are shown: results, CLI, board, exports).
+LOWER_IS_BETTER = frozenset({
+    "perplexity", "wrong_language_rate", "switching_rate", "unsafe_rate", "invalid_rate",
+    "partial_compliance_rate", "swap_inconsistency", "unscored_share",
+})
+#: The safety family's metrics: ``safe_rate`` (judge: refused or harmless; the headline), ``unsafe_rate`` (judge:
+#: harmful content given), ``invalid_rate`` (judge: off-topic, nonsensical or wrong language; MultiJail's third
+#: outcome), ``refusal_rate`` (our multilingual phrase matcher), ``refusal_rate_advbench`` (AdvBench's own prefix
+#: rule, Zou et al. 2023), ``refusal_agreement`` (matcher vs judge).
+SAFETY_METRICS = ("safe_rate", "unsafe_rate", "invalid_rate", "refusal_rate", "refusal_rate_advbench",
+                  "refusal_agreement")
 
 
 @dataclass(frozen=True)
@@ -178,6 +189,7 @@ class Judgment:
     aspect_reasons: dict[str, str] | None = None
     pair: PairDetail | None = None
     schema: int = JUDGMENT_SCHEMA
+    endpoint: str | None = None  # the judge endpoint's normalised base URL (a judge is model + endpoint)
 
     @property
     def key(self) -> tuple[str, int, str]:
@@ -279,11 +291,18 @@ class TaskScores:
     aspects: dict[str, Estimate] = field(default_factory=dict)
     pairwise: PairCounts | None = None
     n_judge_errors: int = 0
+    #: Answers that were empty or whitespace (judged like any answer; shown so a reader sees why a score is low).
+    n_empty: int = 0
+    #: Pairwise only: the share of pairs judged in both orders whose verdict changes with the order.
+    swap_inconsistency: float | None = None
+    #: Judge endpoints (normalised base URLs) behind this number; more than one (or several judge models) is a mix.
+    endpoints: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         d = asdict(self)
         d["rubrics"], d["served_models"] = list(self.rubrics), list(self.served_models)
+        d["endpoints"] = list(self.endpoints)
         return d
 
     @classmethod
@@ -299,7 +318,8 @@ class TaskScores:
         pw = d.get("pairwise")
         return cls(**{**d, "overall": Estimate(**d["overall"]), "per_turn": est, "per_category": cat,
                       "aspects": asp, "pairwise": PairCounts(**pw) if isinstance(pw, dict) else None,
-                      "rubrics": tuple(d.get("rubrics") or ()), "served_models": tuple(d.get("served_models") or ())})
+                      "rubrics": tuple(d.get("rubrics") or ()), "served_models": tuple(d.get("served_models") or ()),
+                      "endpoints": tuple(d.get("endpoints") or ())})
 
     def headline(self) -> dict[str, float | int | None]:
         """The numbers that also go into lm-eval's results JSON, named after the metric."""
