@@ -21,7 +21,7 @@ $(VENV)/.installed: pyproject.toml setup.py transeval_lm_eval.pth | $(BIN)/pytho
 
 install: $(VENV)/.installed
 
-# Without OPENAI_API_KEY the demo judges with gemma-3-270m behind llama-cpp-python's server (harness/demo_judge.py),
+# Without OPENAI_API_KEY the demo judges with gemma-3-270m behind llama-cpp-python's server (harness/demo/judge.py),
 # installed here only then. PyPI has only its source, so the first install compiles llama.cpp (about 6 minutes on 2
 # cores; pip caches the wheel); LLAVA_BUILD=OFF skips the multimodal library the judge does not use. The wheel is
 # built by `pip wheel` (in a throwaway venv: the system python may have no pip) at the same time as `make install`
@@ -51,8 +51,8 @@ MYPY_TREE := build/mypy
 lint: install
 	$(BIN)/ruff check .
 	rm -rf $(MYPY_TREE) && mkdir -p $(MYPY_TREE)/transeval
-	for d in harness judges dashboard tasks train; do ln -s ../../../$$d $(MYPY_TREE)/transeval/$$d; done
-	MYPYPATH=$(MYPY_TREE) $(BIN)/mypy -p transeval.harness -p transeval.judges -p transeval.dashboard \
+	for d in core harness judges dashboard tasks train; do ln -s ../../../$$d $(MYPY_TREE)/transeval/$$d; done
+	MYPYPATH=$(MYPY_TREE) $(BIN)/mypy -p transeval.core -p transeval.harness -p transeval.judges -p transeval.dashboard \
 		-p transeval.tasks -p transeval.train
 
 # Headless Chromium (Debian package; Playwright's own browser download is not reachable) and Thai/CJK fonts for

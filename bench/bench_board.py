@@ -18,10 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from transeval.harness.multiturn import encode_outputs
-from transeval.harness.records import Judgment, TurnOutput
-from transeval.harness.stats import summarize
-from transeval.harness.store import JudgmentLog, write_scores
+from transeval.core.records import Judgment, TurnOutput
+from transeval.harness.judging.store import JudgmentLog, write_scores
+from transeval.harness.lmeval.multiturn import encode_outputs
+from transeval.harness.stats.estimates import summarize
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
 SPEC = json.dumps({"rubric": "mtbench-single-v1", "mode": "single"})

@@ -25,7 +25,7 @@ from lm_eval.tasks._yaml_loader import load_yaml
 model, task, limit, batch, max_batch = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
 tm = TaskManager()
 cfg = load_yaml(tm.task_index[task].yaml_path, resolve_func=True)
-from transeval.harness.knowledge import BundledCEval
+from transeval.tasks.ceval.utils import BundledCEval
 cfg["class"] = BundledCEval
 t = time.perf_counter()
 out = simple_evaluate(model="hf", model_args=f"pretrained={model},dtype=float32", tasks=[cfg], num_fewshot=5,

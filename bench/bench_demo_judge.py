@@ -3,7 +3,7 @@
 Both serve the bundled gemma-3-270m on 127.0.0.1 and judge the same Thai MT-bench answers through the real
 ``transeval judge`` (same rubrics, prompts, parser and settings as ``make demo``). Reported per server: start-up
 (launch until the model answers), seconds per judgment, and parse rate (judgments with a score / all).
-llama-cpp-python runs the Q4_K_M GGUF with :mod:`transeval.harness.demo_judge`'s rating grammar;
+llama-cpp-python runs the Q4_K_M GGUF with :mod:`transeval.harness.demo.judge`'s rating grammar;
 ``transformers serve`` runs the converted float32 folder and has no constrained output.
 
 Usage (after ``make demo``, which leaves an MT-bench run under runs/)::
@@ -39,7 +39,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from transeval.harness.demo_judge import (
+from transeval.core.jsonl import read_jsonl
+from transeval.harness.demo.judge import (
     DEMO_JUDGE_MODEL,
     JudgeEndpoint,
     demo_gguf,
@@ -49,8 +50,8 @@ from transeval.harness.demo_judge import (
     judge_env,
     running_judge,
 )
-from transeval.harness.demo_model import DEFAULT_CACHE, prepare_gemma
-from transeval.harness.store import find_runs, read_jsonl
+from transeval.harness.demo.model import DEFAULT_CACHE, prepare_gemma
+from transeval.harness.judging.store import find_runs
 
 TASK = "thai_mtbench"
 

@@ -30,7 +30,7 @@ def main() -> None:
     from lm_eval.api.instance import Instance
     from lm_eval.models.huggingface import HFLM
     from tiny_model import build_tiny_llama
-    from transeval.harness.multiturn import ConversationSpec, generate_conversations
+    from transeval.harness.lmeval.multiturn import ConversationSpec, generate_conversations
 
     model_dir = build_tiny_llama(Path(tempfile.mkdtemp()) / "tiny")
     lm = HFLM(pretrained=str(model_dir), batch_size=args.conversations, device="cpu")

@@ -96,8 +96,8 @@ def lm_eval_run(model_dir: Path, n: int, max_new: int, batch: int | None, out: P
     elapsed = time.perf_counter() - start
     if res.returncode:
         raise SystemExit(f"lm_eval failed:\n{res.stderr[-3000:]}")
-    from transeval.harness.pipeline import run_conversations
-    from transeval.harness.store import find_runs
+    from transeval.harness.judging.pipeline import run_conversations
+    from transeval.harness.judging.store import find_runs
 
     (run,) = find_runs(out)
     convs = sorted(run_conversations(run, "thai_mtbench") or [], key=lambda c: int(c.question.question_id))
@@ -113,7 +113,7 @@ def main() -> None:
     parser.add_argument("--skip-one-at-a-time", action="store_true")
     args = parser.parse_args()
 
-    from transeval.harness.demo_model import prepare_gemma
+    from transeval.harness.demo.model import prepare_gemma
 
     model_dir = prepare_gemma()
     convs = questions(args.questions)

@@ -139,8 +139,8 @@ def make_answers(endpoint: Endpoint, work: Path, env: dict[str, str]) -> Path:
 
 def fastchat_data(runs: Path, work: Path) -> Path:
     """The same questions, references and answers in FastChat's ``data/<bench>/`` layout; returns its cwd."""
-    from transeval.harness.pipeline import run_conversations
-    from transeval.harness.store import find_runs
+    from transeval.harness.judging.pipeline import run_conversations
+    from transeval.harness.judging.store import find_runs
 
     (run,) = find_runs(runs)
     convs = run_conversations(run, "mtbench_en") or []
@@ -195,7 +195,8 @@ def main() -> None:
         fc_cwd = fastchat_data(runs, work)
         rows = []
         seed = work / "seed"  # the unpacked language-ID model, as a user's cache folder holds it after one run
-        subprocess.run([str(BIN / "python"), "-c", "from transeval.harness.langid import _identifier; _identifier()"],
+        subprocess.run([str(BIN / "python"), "-c",
+                        "from transeval.harness.language.langid import _identifier; _identifier()"],
                        env={**env, "TRANSEVAL_CACHE_DIR": str(seed)}, check=True)
         for n, c in enumerate(args.concurrency):
             ideal = 160 * args.latency / c

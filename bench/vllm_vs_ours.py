@@ -85,7 +85,7 @@ def conversations(n: int) -> list[list[str]]:
 def ours(lm: Any, convs: list[list[str]], max_new: int) -> list[list[str]]:
     """transeval's runner on lm-eval's VLLM model (both turns)."""
     from lm_eval.api.instance import Instance
-    from transeval.harness.multiturn import ConversationSpec, decode_outputs, dispatching_generate_until
+    from transeval.harness.lmeval.multiturn import ConversationSpec, decode_outputs, dispatching_generate_until
 
     gen_kwargs = {"until": [], "max_gen_toks": max_new, "do_sample": False, "temperature": 0.0}
     requests = [Instance("generate_until", {}, (ConversationSpec(tuple(c), None, True).encode(), gen_kwargs), 0,
@@ -187,8 +187,8 @@ def main() -> None:
               "(engine start-up included)")
         print(table)
         if tasks == "thai_mtbench":
-            from transeval.harness.pipeline import run_conversations
-            from transeval.harness.store import find_runs
+            from transeval.harness.judging.pipeline import run_conversations
+            from transeval.harness.judging.store import find_runs
 
             for run in find_runs(out):
                 turns = [t for c in run_conversations(run, tasks) or [] for t in c.turns]

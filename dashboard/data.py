@@ -7,7 +7,7 @@ run still shows.
 Intervals: proportions (accuracy, refusal and win rates) get the Wilson score interval (Wilson 1927,
 "Probable inference, the law of succession, and statistical inference", JASA 22:209), which stays inside
 [0, 1] and does not collapse to a point at 0/n or n/n; judge scores keep the cluster bootstrap interval the
-judge step stored (:mod:`transeval.harness.stats`).
+judge step stored (:mod:`transeval.harness.stats.estimates`).
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from transeval.harness.errors import TransevalError
-from transeval.harness.records import TaskScores
-from transeval.harness.stats import wilson
-from transeval.harness.store import Run, read_jsonl, read_scores, scan_runs
+from transeval.core.errors import TransevalError
+from transeval.core.jsonl import read_jsonl
+from transeval.core.records import TaskScores
+from transeval.harness.judging.store import Run, read_scores, scan_runs
+from transeval.harness.stats.estimates import wilson
 
 __all__ = ["Board", "Problem", "Run", "find_runs", "leaderboard", "load_board", "wide"]
 
@@ -381,7 +382,7 @@ ANNOUNCED_MEMBERS = {"alpaca_eval_th": "transllm_th", "advbench": "transllm_th",
 @lru_cache(maxsize=1)
 def suite_members() -> dict[str, str]:
     """Task or group name -> the paper suite (``tasks/suites/*.yaml``) it belongs to."""
-    from transeval.harness.paths import tasks_dir
+    from transeval.core.paths import tasks_dir
 
     out = dict(ANNOUNCED_MEMBERS)
     for path in sorted(tasks_dir().glob("suites/*.yaml")):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pandas as pd
+from transeval.core.errors import TransevalError
 from transeval.dashboard.data import Board, chance_level, latest, leaf_tasks, lm_eval_metrics, num
-from transeval.harness.errors import TransevalError
-from transeval.harness.store import read_scores
+from transeval.harness.judging.store import read_scores
 
 SAFETY_METRICS = ("refusal_rate", "refusal_rate_judge", "wrong_language_rate", "switching_rate")
 

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from transeval.core.errors import TransevalError
+from transeval.core.jsonl import read_jsonl
+from transeval.core.records import Judgment
 from transeval.dashboard.data import Board, _gold_indices, is_judged_task, num, task_language
-from transeval.harness.errors import TransevalError
-from transeval.harness.judged import conversation_from_sample
-from transeval.harness.records import Judgment
-from transeval.harness.store import Run, merge_judgments, read_jsonl, read_judgments
+from transeval.harness.judging.store import Run, merge_judgments, read_judgments
+from transeval.harness.lmeval.judged import conversation_from_sample
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ class SampleView:
 def _language_check(answer: str | None, language: str) -> tuple[str, bool | None]:
     if not answer:
         return "", None
-    from transeval.harness import langid
+    from transeval.harness.language import langid
 
     try:
         check = langid.analyse(answer, language)

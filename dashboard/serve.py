@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from transeval.harness.errors import TransevalError
+from transeval.core.errors import TransevalError
 
 APP = Path(__file__).resolve().parent / "app.py"
 

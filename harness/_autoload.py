@@ -3,7 +3,7 @@
 lm-eval 0.4.13 has no task or model plugins, so bare ``lm_eval --tasks thai_mtbench`` can only find our
 tasks if something adds our task folder to lm-eval's include path. This module does the least possible
 at start-up: it puts a finder on ``sys.meta_path`` that notices when lm-eval's own modules are imported
-and then applies the patches in :mod:`transeval.harness.lm_eval_patches`. Programs that never import
+and then applies the patches in :mod:`transeval.harness.lmeval.patches`. Programs that never import
 lm-eval pay only for this file (stdlib only).
 
 Set ``TRANSEVAL_NO_LM_EVAL_HOOK=1`` to turn the hook off.
@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # keep start-up cheap: no typing machinery at run time
     from types import ModuleType
     from typing import Any
 
-#: lm-eval module -> name of the patch function in transeval.harness.lm_eval_patches.
+#: lm-eval module -> name of the patch function in transeval.harness.lmeval.patches.
 WATCHED = {
     "lm_eval.tasks.manager": "patch_task_manager",
     "lm_eval.evaluator": "patch_evaluator",
@@ -41,7 +41,7 @@ class _PatchingLoader:
 
     def exec_module(self, module: ModuleType) -> None:
         self._inner.exec_module(module)
-        from transeval.harness import lm_eval_patches
+        from transeval.harness.lmeval import patches as lm_eval_patches
 
         getattr(lm_eval_patches, self._patch_name)(module)
 

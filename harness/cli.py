@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from transeval.harness.errors import JudgeConfigError, TransevalError, one_line
+from transeval.core.errors import JudgeConfigError, TransevalError, one_line
 
 
 @dataclass(frozen=True)
@@ -26,8 +26,8 @@ class _Work:
 
 def _collect(root: Path, tasks: set[str] | None) -> list[_Work]:
     """Every judged task of every run under ``root``, with its answers read back (validated before judging)."""
-    from transeval.harness.pipeline import run_conversations
-    from transeval.harness.store import find_runs
+    from transeval.harness.judging.pipeline import run_conversations
+    from transeval.harness.judging.store import find_runs
 
     work = []
     for run in find_runs(root):
@@ -70,8 +70,8 @@ def judge_runs(root: Path, tasks: set[str] | None = None, judge_model: str | Non
     Raises:
         TransevalError: one line, for bad input or when the error budget is exceeded.
     """
-    from transeval.harness.pipeline import judge_task
-    from transeval.harness.store import merge_into_results
+    from transeval.harness.judging.pipeline import judge_task
+    from transeval.harness.judging.store import merge_into_results
     from transeval.judges.client import check_endpoint
     from transeval.judges.config import resolve_settings
     from transeval.judges.grade import MetricJob, check_rubrics, jobs_for
@@ -79,7 +79,7 @@ def judge_runs(root: Path, tasks: set[str] | None = None, judge_model: str | Non
 
     work = _collect(root, tasks)
     if tasks:
-        from transeval.harness.store import find_runs
+        from transeval.harness.judging.store import find_runs
 
         have = sorted({t for run in find_runs(root) for t in run.tasks})
         for task in sorted(tasks - {w.task for w in work}):
@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     p_agr.add_argument("--leaderboard", action="store_true", help="a and b are leaderboard CSVs: rank correlation")
     p_agr.add_argument("--column", default="overall", help="leaderboard score column (default overall)")
     p_agr.add_argument("--json", type=Path, help="also write the report as JSON")
-    sub.add_parser("translate", add_help=False,  # parsed by transeval.harness.translate (imported only then)
+    sub.add_parser("translate", add_help=False,  # parsed by transeval.harness.language.translate (imported only then)
                    help="machine-translate fields of a JSONL/CSV data set through the endpoint, with provenance")
     p_board = sub.add_parser("board", help="open the leaderboard in the browser (or --export a static one)")
     p_board.add_argument("runs", type=Path)
@@ -219,11 +219,11 @@ def main(argv: list[str] | None = None) -> int:
                    add_help=False)
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["translate"]:
-        from transeval.harness.translate import main as translate_main
+        from transeval.harness.language.translate import main as translate_main
 
         return translate_main(argv[1:])
     if argv[:1] == ["demo"]:
-        from transeval.harness.demo import main as demo_main
+        from transeval.harness.demo.run import main as demo_main
 
         return demo_main(argv[1:])
     args = parser.parse_args(argv)
@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             return 0
         if args.command == "compare":
-            from transeval.harness.compare import compare_runs
+            from transeval.harness.judging.compare import compare_runs
 
             report = compare_runs(args.runs, args.model, args.baseline, set(args.task) if args.task else None,
                                   args.rubric, args.judge_model)
@@ -251,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
             return 0
         if args.command == "agreement":
-            from transeval.harness.compare import agreement, print_agreement
+            from transeval.harness.judging.compare import agreement, print_agreement
 
             result = agreement(args.a, args.b, args.metric, args.leaderboard, args.column)
             print_agreement(result)
@@ -290,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
             return evaluate_checkpoint(args.checkpoint, args.suite, args.output, args.limit, args.device,
                                        args.batch_size)
         if args.command == "tasks-dir":
-            from transeval.harness.paths import tasks_dir
+            from transeval.core.paths import tasks_dir
 
             print(tasks_dir())
             return 0

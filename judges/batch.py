@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from transeval.harness.errors import JudgeConfigError, TransevalError
+from transeval.core.errors import JudgeConfigError, TransevalError
 from transeval.judges.cache import CachedReply, JudgeCache
 from transeval.judges.client import (
     OPENAI_BASE_URL,

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tqdm.auto import tqdm
-from transeval.harness.errors import JudgeConfigError
+from transeval.core.errors import JudgeConfigError
 from transeval.judges.cache import CachedReply, JudgeCache
 from transeval.judges.config import HOW_TO, JudgeSettings
 

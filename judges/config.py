@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from transeval.harness.errors import JudgeConfigError
+from transeval.core.errors import JudgeConfigError
 
 DEFAULT_JUDGE_MODEL = "gpt-4"  # as in both papers
 HOW_TO = (
@@ -34,7 +34,7 @@ def _env_number(name: str, default: float, positive: bool = False) -> float:
 
 def default_cache_path() -> Path:
     """``$TRANSEVAL_CACHE_DIR/judge_cache.sqlite`` (default ``~/.cache/transeval``)."""
-    from transeval.harness.paths import cache_dir
+    from transeval.core.paths import cache_dir
 
     return cache_dir() / "judge_cache.sqlite"
 

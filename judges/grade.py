@@ -18,8 +18,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from transeval.harness.errors import TransevalError
-from transeval.harness.records import Conversation, JudgeSpec, Judgment, PairDetail
+from transeval.core.errors import TransevalError
+from transeval.core.records import Conversation, JudgeSpec, Judgment, PairDetail
 from transeval.judges.cache import JudgeCache, cache_key
 from transeval.judges.client import JudgeClient, JudgeRequest, JudgeResult, public_url
 from transeval.judges.config import JudgeSettings

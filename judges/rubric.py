@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from transeval.harness.errors import TransevalError
+from transeval.core.errors import TransevalError
 from transeval.judges.parse import own_value
 
 RUBRICS_DIR = Path(__file__).resolve().parent / "rubrics"

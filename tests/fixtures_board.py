@@ -1,9 +1,9 @@
 """A fixture run store for the leaderboard tests: 3 models, judged/pairwise/knowledge/safety tasks, 2 judges.
 
 Judgments, scores and the judged headline numbers are written by the project's own judge step
-(:func:`transeval.harness.pipeline.judge_task` against the scripted OpenAI-compatible server, then
-:func:`transeval.harness.store.merge_into_results`); documents of judged tasks come from the task loaders
-(:func:`transeval.harness.judged.load_docs`); answers are encoded as the multi-turn runner logs them. The lm-eval
+(:func:`transeval.harness.judging.pipeline.judge_task` against the scripted OpenAI-compatible server, then
+:func:`transeval.harness.judging.store.merge_into_results`); documents of judged tasks come from the task loaders
+(:func:`transeval.harness.lmeval.judged.load_docs`); answers are encoded as the multi-turn runner logs them. The lm-eval
 results and samples files around them follow lm-eval 0.4's layout.
 """
 
@@ -14,12 +14,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from transeval.core.records import Conversation, JudgeSpec, TurnOutput
 from transeval.dashboard.data import sanitize
-from transeval.harness.judged import load_docs, question_from_doc
-from transeval.harness.multiturn import encode_outputs
-from transeval.harness.pipeline import judge_task
-from transeval.harness.records import Conversation, JudgeSpec, TurnOutput
-from transeval.harness.store import merge_into_results
+from transeval.harness.judging.pipeline import judge_task
+from transeval.harness.judging.store import merge_into_results
+from transeval.harness.lmeval.judged import load_docs, question_from_doc
+from transeval.harness.lmeval.multiturn import encode_outputs
 from transeval.judges.config import JudgeSettings
 from transeval.judges.grade import jobs_for
 

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from scipy import stats
 from sklearn.metrics import cohen_kappa_score
-from transeval.harness.agreement import (
+from transeval.core.errors import TransevalError, one_line
+from transeval.harness.stats.agreement import (
     Label,
     rank_correlation,
     read_labels,
@@ -13,7 +14,6 @@ from transeval.harness.agreement import (
     score_agreement,
     verdict_agreement,
 )
-from transeval.harness.errors import TransevalError, one_line
 
 DATA = Path(__file__).parent / "data"
 # Copies of llmeval/llmeval-1 @ c23e5d39 results/分项测评_gpt4.csv and results/分项测评_manual_denoised.csv

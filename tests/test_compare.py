@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 from scripted_server import ScriptedOpenAI
+from transeval.core.records import TurnOutput
 from transeval.harness.cli import main
-from transeval.harness.judged import load_docs
-from transeval.harness.multiturn import encode_outputs
-from transeval.harness.records import TurnOutput
+from transeval.harness.lmeval.judged import load_docs
+from transeval.harness.lmeval.multiturn import encode_outputs
 
 META = {"data_file": "thai_mtbench/data/question_th.jsonl", "language": "Thai",
         "judge": {"rubric": "mtbench-th-single-v1", "rubric_multi_turn": "mtbench-th-single-v1-multi-turn"}}
@@ -97,8 +97,8 @@ def test_ambiguous_model_name_is_one_line(env, tmp_path, capsys):
 
 
 def test_agreement_of_judge_and_human_labels(env, tmp_path, capsys):
-    from transeval.harness.pipeline import conversations_from_samples, judge_task
-    from transeval.harness.store import read_jsonl
+    from transeval.core.jsonl import read_jsonl
+    from transeval.harness.judging.pipeline import conversations_from_samples, judge_task
     from transeval.judges.config import resolve_settings
     from transeval.judges.grade import jobs_for
 
@@ -124,8 +124,8 @@ def test_agreement_of_judge_and_human_labels(env, tmp_path, capsys):
 
 def test_leaderboard_rank_correlation_llmeval(tmp_path, capsys):
     from scipy.stats import spearmanr
-    from transeval.harness.agreement import read_leaderboard_csv
-    from transeval.harness.paths import tasks_dir
+    from transeval.core.paths import tasks_dir
+    from transeval.harness.stats.agreement import read_leaderboard_csv
 
     rep = tasks_dir() / "llm_eval" / "data" / "reported"
     gpt4 = rep / "itemized_eval_gpt4_leaderboard.csv"

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from fixtures_board import INJECTION, LINK_CATEGORY, MODEL_A, MODEL_B, MODEL_C, add_broken_runs, build_store
 from scripted_server import ScriptedOpenAI
+from transeval.core.errors import TransevalError
 from transeval.dashboard import data, data_export, data_plots, data_reported, data_samples
 from transeval.dashboard.serve import board_command, export_board
-from transeval.harness.errors import TransevalError
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
 PAGES = ["board_pages/leaderboard.py", "board_pages/plots.py", "board_pages/samples.py",

@@ -7,8 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from transeval.harness import demo, demo_judge
-from transeval.harness.errors import TransevalError
+from transeval.core.errors import TransevalError
+from transeval.harness.demo import judge as demo_judge
+from transeval.harness.demo import run as demo
 
 DATE = "2026-01-01T00-00-00.000001"
 

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from transeval.harness import demo_judge as dj
-from transeval.harness.errors import TransevalError
+from transeval.core.errors import TransevalError
+from transeval.harness.demo import judge as dj
 from transeval.judges.rubric import load_rubric
 
 MTBENCH_RUBRICS = ["mtbench-th-single-v1", "mtbench-th-single-math-v1", "mtbench-th-single-v1-multi-turn",
@@ -149,7 +149,7 @@ def test_server_command_binds_loopback_on_the_given_port(tmp_path: Path) -> None
     port = dj.free_port()
     assert 0 < port < 65536
     cmd = dj.server_command(tmp_path / "m.gguf", port)
-    assert cmd[1:3] == ["-m", "transeval.harness.demo_judge"]
+    assert cmd[1:3] == ["-m", "transeval.harness.demo.judge"]
     assert cmd[cmd.index("--host") + 1] == "127.0.0.1" and cmd[cmd.index("--port") + 1] == str(port)
 
 

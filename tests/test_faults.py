@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 from conftest import SECRET, VENV_BIN, run_cli
 from scripted_server import ScriptedOpenAI, prompt_id
-from transeval.harness.pipeline import judge_task
-from transeval.harness.records import Conversation, JudgeSpec, Judgment, Question, TurnOutput
-from transeval.harness.store import merge_judgments
-from transeval.harness.store import read_judgments as read_all
+from transeval.core.records import Conversation, JudgeSpec, Judgment, Question, TurnOutput
+from transeval.harness.judging.pipeline import judge_task
+from transeval.harness.judging.store import merge_judgments
+from transeval.harness.judging.store import read_judgments as read_all
 from transeval.judges.config import JudgeSettings
 from transeval.judges.grade import jobs_for, judge
 

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from transeval.harness.errors import TransevalError
-from transeval.harness.gaokao import extract_answer, load_objective, process_results, score_item
-from transeval.harness.paths import tasks_dir
+from transeval.core.errors import TransevalError
+from transeval.core.paths import tasks_dir
+from transeval.tasks.gaokao_bench.utils import extract_answer, load_objective, process_results, score_item
 
 DATA = tasks_dir() / "gaokao_bench" / "data"
 KEYWORDS = sorted(e["keyword"] for e in json.loads((DATA / "Obj_Prompt.json").read_text())["examples"])
@@ -70,9 +70,9 @@ def test_malformed_file_names_file_and_field(tmp_path: Path):
 
 
 def test_subjective_documents():
-    from transeval.harness.judged import load_docs
+    from transeval.harness.lmeval.judged import load_docs
 
-    meta = {"loader": "transeval.harness.gaokao.load_subjective_rows", "language": "Chinese",
+    meta = {"loader": "transeval.tasks.gaokao_bench.utils.load_subjective_rows", "language": "Chinese",
             "judge": {"rubric": "gaokao-sub-grade", "reference_field": "reference"}}
     docs = load_docs("gaokao_bench_sub", meta)
     assert len(docs) == 1030

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from conftest import SECRET
 from scripted_server import ScriptedOpenAI
-from transeval.harness.errors import JudgeConfigError
-from transeval.harness.pipeline import score_metrics
-from transeval.harness.records import Conversation, JudgeSpec, Question, TurnOutput
-from transeval.harness.store import merge_judgments
+from transeval.core.errors import JudgeConfigError
+from transeval.core.records import Conversation, JudgeSpec, Question, TurnOutput
+from transeval.harness.judging.pipeline import score_metrics
+from transeval.harness.judging.store import merge_judgments
 from transeval.judges.client import check_endpoint
 from transeval.judges.config import JudgeSettings, resolve_settings
 from transeval.judges.grade import jobs_for, judge

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from conftest import SECRET
 from scripted_server import ScriptedOpenAI
-from transeval.harness.judged import load_docs, question_from_doc
-from transeval.harness.pipeline import judge_task, score_metrics
-from transeval.harness.records import Conversation, JudgeSpec, Question, TurnOutput
-from transeval.harness.store import merge_judgments, read_judgments, read_scores
+from transeval.core.records import Conversation, JudgeSpec, Question, TurnOutput
+from transeval.harness.judging.pipeline import judge_task, score_metrics
+from transeval.harness.judging.store import merge_judgments, read_judgments, read_scores
+from transeval.harness.lmeval.judged import load_docs, question_from_doc
 from transeval.judges.config import JudgeSettings
 from transeval.judges.grade import jobs_for, judge
 

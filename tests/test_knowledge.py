@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from transeval.harness.errors import TransevalError
-from transeval.harness.knowledge import read_ceval_csv
-from transeval.harness.paths import tasks_dir
+from transeval.core.errors import TransevalError
+from transeval.core.paths import tasks_dir
+from transeval.tasks.ceval.utils import read_ceval_csv
 
 DATA = tasks_dir() / "ceval" / "data"
 
@@ -74,7 +74,7 @@ def test_ceval_equals_lm_eval_builtin_on_same_data(tiny_model):
 
 
 def test_count_words_counts_cjk_characters():
-    from transeval.harness.knowledge import count_words
+    from transeval.tasks.perplexity.utils import count_words
 
     assert count_words("the cat sat") == 3
     assert count_words("图书馆开门") == 5
@@ -82,7 +82,7 @@ def test_count_words_counts_cjk_characters():
 
 
 def test_text_docs_formats_and_errors(tmp_path: Path):
-    from transeval.harness.knowledge import read_text_docs
+    from transeval.tasks.perplexity.utils import read_text_docs
 
     (tmp_path / "a.txt").write_text("first doc\nstill first\n\nsecond doc\n", encoding="utf-8")
     (tmp_path / "b.jsonl").write_text('{"text": "third"}\n\n{"text": "fourth"}\n', encoding="utf-8")
@@ -98,7 +98,7 @@ def test_text_docs_formats_and_errors(tmp_path: Path):
 def test_perplexity_aggregations():
     import math
 
-    from transeval.harness import knowledge as k
+    from transeval.tasks.perplexity import utils as k
 
     items = [(-10.0, 5), (-20.0, 5), (-6.0, 2)]
     assert k.aggregate_word_perplexity(items) == pytest.approx(math.exp(36 / 12))
@@ -192,7 +192,7 @@ def test_offline_paper_suite_end_to_end(tiny_model, server, judge_env, tmp_path)
 
 
 def test_agieval_prompts_and_labels(tmp_path: Path):
-    from transeval.harness.knowledge import agieval_query, read_agieval
+    from transeval.tasks.agieval.utils import agieval_query, read_agieval
 
     row = {"passage": None, "question": "2+2?", "options": ["(A)3", "(B)4", "(C)5", "(D)6", "(E)7"], "label": "B"}
     expected = "Q: 2+2? Answer Choices: (A)3 (B)4 (C)5 (D)6 (E)7\nA: Among A through E, the answer is"
@@ -213,7 +213,7 @@ def test_agieval_prompts_and_labels(tmp_path: Path):
 
 
 def test_bundled_agieval_rows():
-    from transeval.harness.knowledge import AGIEVAL_CLOZE, AGIEVAL_EN_MCQ, AGIEVAL_ZH_MCQ, read_agieval
+    from transeval.tasks.agieval.utils import AGIEVAL_CLOZE, AGIEVAL_EN_MCQ, AGIEVAL_ZH_MCQ, read_agieval
 
     names = AGIEVAL_EN_MCQ + AGIEVAL_ZH_MCQ + tuple(AGIEVAL_CLOZE)
     assert len(names) == 21

@@ -7,8 +7,8 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from transeval.harness.errors import TransevalError
-from transeval.harness.langid import LANGUAGES, analyse, detect, script_share
+from transeval.core.errors import TransevalError
+from transeval.harness.language.langid import LANGUAGES, analyse, detect, script_share
 
 DATA = Path(__file__).parent / "data" / "langid_labelled.jsonl"
 # Floors met on the labelled set (all 16 languages reach 1.0 today); the overall floor is the brief's.
@@ -125,7 +125,7 @@ def test_unknown_inputs_raise() -> None:
 def test_unpacked_model_in_the_cache_gives_the_same_identifier(tmp_path, monkeypatch):
     """The fast path (an unpacked copy of py3langid's model in our cache, arrays only) ranks as the library does."""
     from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
-    from transeval.harness.langid import _from_unpacked
+    from transeval.harness.language.langid import _from_unpacked
 
     monkeypatch.setenv("TRANSEVAL_CACHE_DIR", str(tmp_path))
     fast = _from_unpacked(Path(MODEL_DIR) / MODEL_FILE, LanguageIdentifier)
@@ -135,7 +135,7 @@ def test_unpacked_model_in_the_cache_gives_the_same_identifier(tmp_path, monkeyp
     for text in ("นี่คือประโยคภาษาไทย", "This is English text.", "这是中文句子。", "Hii ni sentensi ya Kiswahili."):
         assert fast.rank(text)[:5] == library.rank(text)[:5], text
     copy.write_bytes(b"not an npz")  # a damaged copy: the identifier still loads (the library's own way)
-    from transeval.harness import langid
+    from transeval.harness.language import langid
 
     langid._identifier.cache_clear()
     try:

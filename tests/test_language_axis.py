@@ -8,7 +8,7 @@ import json
 import pytest
 from conftest import run_cli
 from scripted_server import ScriptedOpenAI
-from transeval.harness.paths import tasks_dir
+from transeval.core.paths import tasks_dir
 
 LANG_DIR = tasks_dir() / "languages"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from transeval.harness.errors import TransevalError
+from transeval.core.errors import TransevalError
 from transeval.tasks.llm_eval.utils import CATEGORIES, OFFICIAL_COUNTS, category_from_uuid, load_questions
 
 TASK_DIR = Path(__file__).resolve().parents[1] / "tasks" / "llm_eval"

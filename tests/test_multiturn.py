@@ -1,7 +1,7 @@
 import json
 
 from lm_eval.api.instance import Instance
-from transeval.harness.multiturn import ConversationSpec, decode_outputs, dispatching_generate_until
+from transeval.harness.lmeval.multiturn import ConversationSpec, decode_outputs, dispatching_generate_until
 
 
 class FakeLM:

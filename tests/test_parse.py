@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import SECRET
 from scripted_server import ScriptedOpenAI
-from transeval.harness.records import Conversation, JudgeSpec, Question, TurnOutput
+from transeval.core.records import Conversation, JudgeSpec, Question, TurnOutput
 from transeval.judges.config import JudgeSettings
 from transeval.judges.grade import jobs_for, judge
 from transeval.judges.parse import candidates, own_value

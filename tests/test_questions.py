@@ -2,9 +2,9 @@ import json
 from pathlib import Path
 
 import pytest
-from transeval.harness.errors import JudgeConfigError, TransevalError
-from transeval.harness.judged import load_docs, read_questions
-from transeval.harness.paths import tasks_dir
+from transeval.core.errors import JudgeConfigError, TransevalError
+from transeval.core.paths import tasks_dir
+from transeval.harness.lmeval.judged import load_docs, read_questions
 
 META = {
     "data_file": "thai_mtbench/data/question_th.jsonl", "language": "Thai",

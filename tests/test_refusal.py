@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from transeval.harness.errors import TransevalError
-from transeval.harness.refusal import is_refusal, load_phrase_list, load_phrases, normalise
+from transeval.core.errors import TransevalError
+from transeval.harness.language.refusal import is_refusal, load_phrase_list, load_phrases, normalise
 
 DATA = Path(__file__).parent / "data" / "refusal_labelled.jsonl"
 FLOOR = 0.9

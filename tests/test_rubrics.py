@@ -1,7 +1,7 @@
 from pathlib import Path
 
 import pytest
-from transeval.harness.errors import TransevalError
+from transeval.core.errors import TransevalError
 from transeval.judges import rubric as rubric_mod
 from transeval.judges.rubric import available_rubrics, load_rubric
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 from lm_eval.api.instance import Instance
-from transeval.harness.lm_eval_patches import CPU_TURN_BATCH, turn_batch_size
-from transeval.harness.multiturn import ConversationSpec, dispatching_generate_until, progress_label
+from transeval.harness.lmeval.multiturn import ConversationSpec, dispatching_generate_until, progress_label
+from transeval.harness.lmeval.patches import CPU_TURN_BATCH, turn_batch_size
 
 
 class HFLike:

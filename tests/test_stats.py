@@ -1,5 +1,5 @@
-from transeval.harness.records import Judgment
-from transeval.harness.stats import estimate, summarize, wilson
+from transeval.core.records import Judgment
+from transeval.harness.stats.estimates import estimate, summarize, wilson
 
 
 def _j(sid, turn, score, reason=None):

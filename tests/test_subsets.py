@@ -35,7 +35,7 @@ def test_counts():
 
 
 def test_every_ceval_subject_is_ours(tm: Any):
-    from transeval.harness.knowledge import BundledCEval
+    from transeval.tasks.ceval.utils import BundledCEval
 
     for subject in CEVAL_SUBJECTS:
         entry = tm.task_index[f"ceval_{subject}"]

@@ -1,5 +1,5 @@
 import pytest
-from transeval.harness.tcot import parse_tcot, tag_to_reprompt
+from transeval.harness.lmeval.tcot import parse_tcot, tag_to_reprompt
 
 
 def test_well_formed():

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from transeval.harness.errors import TransevalError
+from transeval.core.errors import TransevalError
 from transeval.train.config import load_stage_config
 from transeval.train.data import IGNORE_INDEX, messages_from_record, pack_blocks, tcot_target, tokenize_masked
 

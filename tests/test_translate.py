@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from conftest import SECRET
 from scripted_server import ScriptedOpenAI
-from transeval.harness.errors import JudgeConfigError, TransevalError
-from transeval.harness.translate import (
+from transeval.core.errors import JudgeConfigError, TransevalError
+from transeval.harness.language.translate import (
     DEFAULT_TRANSLATE_MODEL,
     endpoint_label,
     extract_translation,

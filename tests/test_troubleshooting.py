@@ -21,7 +21,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from transeval.harness.errors import TransevalError, one_line  # noqa: E402
+from transeval.core.errors import TransevalError, one_line  # noqa: E402
 
 DATE = "2026-01-01T00-00-00.000000"
 DOC_FILE = Path(__file__).resolve().parent.parent / "docs" / "troubleshooting_table.md"
@@ -88,9 +88,9 @@ class Ctx:
 
 def make_run(ctx: Ctx) -> None:
     """A predict-only run as lm-eval writes it: results JSON + samples of 2 thai_mtbench questions."""
-    from transeval.harness.judged import load_docs
-    from transeval.harness.multiturn import encode_outputs
-    from transeval.harness.records import TurnOutput
+    from transeval.core.records import TurnOutput
+    from transeval.harness.lmeval.judged import load_docs
+    from transeval.harness.lmeval.multiturn import encode_outputs
 
     docs = load_docs("thai_mtbench", META)[:2]
     ctx.samples.parent.mkdir(parents=True)
@@ -145,13 +145,13 @@ def then(setup: Action, run: Callable[[Ctx], tuple[list[str], dict[str, str | No
 
 
 def questions(text: str | bytes, meta: dict[str, Any] | None = None) -> Action:
-    from transeval.harness.judged import read_questions
+    from transeval.harness.lmeval.judged import read_questions
 
     return lambda ctx: read_questions(ctx.file("q.jsonl", text), meta or {"turns_field": "turns"})
 
 
 def labels(name: str, text: str) -> Action:
-    from transeval.harness.agreement import read_labels
+    from transeval.harness.stats.agreement import read_labels
 
     return lambda ctx: read_labels(ctx.file(name, text))
 
@@ -355,18 +355,18 @@ CASES: list[Case] = [
          call=questions("\n")),
     Case("questions-missing-file", "questions file not found",
          "transeval: error: {tmp}/nope.jsonl field 'data_file': questions file not found", "fix the path",
-         call=lambda c: __import__("transeval.harness.judged", fromlist=["read_questions"]).read_questions(
+         call=lambda c: __import__("transeval.harness.lmeval.judged", fromlist=["read_questions"]).read_questions(
              c.tmp / "nope.jsonl", {})),
     # -- run options --
     Case("metadata-misspelled", "misspelled `--metadata` key (`data_flie`)",
          "transeval: error: field '--metadata': unknown key 'data_flie' (did you mean 'data_file'?)",
          "spell the key as suggested",
-         call=lambda c: __import__("transeval.harness.judged", fromlist=["x"]).check_user_metadata(
+         call=lambda c: __import__("transeval.harness.lmeval.judged", fromlist=["x"]).check_user_metadata(
              {"data_flie": "q.jsonl"})),
     Case("metadata-output-format", "`--metadata` output_format other than plain/tcot",
          "transeval: error: field '--metadata output_format': output_format must be 'plain' or 'tcot', got 'tcott'",
          "use plain or tcot",
-         call=lambda c: __import__("transeval.harness.judged", fromlist=["x"]).load_docs(
+         call=lambda c: __import__("transeval.harness.lmeval.judged", fromlist=["x"]).load_docs(
              "thai_mtbench", {**META, "output_format": "tcott"})),
     # -- reference labels (judge agreement) --
     Case("labels-bad-score", "labels file: a score that is not a number",

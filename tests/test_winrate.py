@@ -2,7 +2,7 @@ import math
 
 import numpy as np
 import pytest
-from transeval.harness.winrate import (
+from transeval.harness.stats.winrate import (
     PairVerdict,
     Preference,
     bradley_terry,

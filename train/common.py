@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from transeval.harness.errors import TransevalError
+from transeval.core.errors import TransevalError
 from transeval.train.config import StageConfig
 
 log = logging.getLogger(__name__)
@@ -135,6 +135,6 @@ def read_records(path: str) -> list[tuple[str, Any]]:
         if not isinstance(data, list):
             raise TransevalError("expected a JSON list of records", file=p)
         return [(f"{p}[{i}]", r) for i, r in enumerate(data)]
-    from transeval.harness.store import read_jsonl
+    from transeval.core.jsonl import read_jsonl
 
     return [(f"{p}:{lineno}", rec) for lineno, rec in read_jsonl(p)]

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from transeval.harness.errors import TransevalError
+from transeval.core.errors import TransevalError
 
 
 @dataclass(frozen=True)

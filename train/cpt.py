@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from transeval.harness.errors import TransevalError
+from transeval.core.errors import TransevalError
 from transeval.train.common import attach_lora, load_model_and_tokenizer, read_records, train
 from transeval.train.config import load_stage_config
 from transeval.train.data import pack_blocks

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from transeval.harness.errors import TransevalError
+from transeval.core.errors import TransevalError
 from transeval.train.common import read_records
 from transeval.train.config import read_stage_yaml, resolver
 from transeval.train.data import tcot_target

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from transeval.harness.errors import TransevalError
+from transeval.core.errors import TransevalError
 
 KINDS = ("vocab", "distill", "cpt", "sft")
 

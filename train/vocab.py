@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from transeval.harness.errors import TransevalError
+from transeval.core.errors import TransevalError
 from transeval.train.config import read_stage_yaml, resolver
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import streamlit as st
+from transeval.core.errors import TransevalError
 from transeval.dashboard import data, data_samples, view
-from transeval.harness.errors import TransevalError
 
 
 def render() -> None:

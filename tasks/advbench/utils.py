@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from transeval.harness.errors import TransevalError
-from transeval.harness.paths import resolve_data_file, tasks_dir
+from transeval.core.errors import TransevalError
+from transeval.core.paths import resolve_data_file, tasks_dir
 
 log = logging.getLogger(__name__)
 BUNDLED = "advbench/data/harmful_behaviors.csv"
@@ -17,7 +17,7 @@ BUNDLED = "advbench/data/harmful_behaviors.csv"
 
 def _records(path: Path) -> list[tuple[int, dict[str, Any]]]:
     if path.suffix == ".jsonl":
-        from transeval.harness.store import read_jsonl
+        from transeval.core.jsonl import read_jsonl
 
         return list(read_jsonl(path))
     try:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from transeval.harness.errors import TransevalError
-from transeval.harness.judged import read_questions
-from transeval.harness.paths import resolve_data_file
+from transeval.core.errors import TransevalError
+from transeval.core.paths import resolve_data_file
+from transeval.harness.lmeval.judged import read_questions
 
 
 def load_rows(task: str, meta: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -62,7 +62,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from transeval.harness.errors import TransevalError
+from transeval.core.errors import TransevalError
 
 log = logging.getLogger(__name__)
 
@@ -408,7 +408,7 @@ def _kind(value: Any) -> str:
 
 def load_rows(task: str, meta: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Judged-task loader (``metadata.loader``): ``metadata.data_file`` or the bundled Chinese sample."""
-    from transeval.harness.paths import resolve_data_file
+    from transeval.core.paths import resolve_data_file
 
     value = meta.get("data_file") or "llm_eval/data/llm_eval_zh_sample.jsonl"
     return load_questions(resolve_data_file(str(value)))

@@ -7,8 +7,8 @@ import csv
 from collections.abc import Mapping
 from typing import Any
 
-from transeval.harness.errors import TransevalError
-from transeval.harness.paths import resolve_data_file
+from transeval.core.errors import TransevalError
+from transeval.core.paths import resolve_data_file
 
 LANGUAGE_COLUMNS = ("en", "zh", "it", "vi", "ar", "ko", "th", "bn", "sw", "jv")
 

@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
-from transeval.harness.records import Estimate, Judgment, PairCounts, TaskScores
+from transeval.core.records import Estimate, Judgment, PairCounts, TaskScores
 
 BOOTSTRAP_ITERS = 2000
 SEED = 1234

@@ -23,8 +23,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from transeval.harness.errors import TransevalError
-from transeval.harness.paths import tasks_dir
+from transeval.core.errors import TransevalError
+from transeval.core.paths import tasks_dir
 
 log = logging.getLogger(__name__)
 QUESTION_TYPES = ("single_choice", "multi_question_choice", "multi_choice", "five_out_of_seven")

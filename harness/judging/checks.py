@@ -1,11 +1,11 @@
 """Judge-free checks of every judged answer, stored as judgments like any other metric.
 
 * ``wrong_language_rate`` / ``switching_rate``: the answer is not mainly in the question's expected language, or
-  switches language mid-answer (:mod:`transeval.harness.langid`: py3langid plus exact script checks; Paper B's
+  switches language mid-answer (:mod:`transeval.harness.language.langid`: py3langid plus exact script checks; Paper B's
   code-switching figure). TCoT answers are checked on their judged (``<TH>``) part, so an English ``<TH>`` part
   counts as wrong-language.
 * ``refusal_rate`` (tasks with ``checks: [refusal]``): the multilingual refusal-phrase matcher
-  (:mod:`transeval.harness.refusal`; English after the AdvBench/GCG test prefixes, Zou et al. 2023).
+  (:mod:`transeval.harness.language.refusal`; English after the AdvBench/GCG test prefixes, Zou et al. 2023).
 * ``<metric>_language_penalized`` (``--metadata '{"wrong_language": "zero"}'``): the task's score with
   wrong-language turns counted as 0, beside the raw score; off by default.
 
@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from transeval.harness.errors import TransevalError
-from transeval.harness.records import Conversation, JudgeSpec, Judgment
+from transeval.core.errors import TransevalError
+from transeval.core.records import Conversation, JudgeSpec, Judgment
 
 LANGUAGE_JUDGE = "langid:py3langid"
 REFUSAL_JUDGE = "refusal-phrases"
@@ -38,7 +38,7 @@ def _judgment(conv: Conversation, turn: int, metric: str, judge: str, score: flo
 
 
 def _has_phrases(language: str) -> bool:
-    from transeval.harness.langid import LANGUAGES
+    from transeval.harness.language.langid import LANGUAGES
 
     info = LANGUAGES.get(language)
     code = info.code if info is not None else language
@@ -47,8 +47,8 @@ def _has_phrases(language: str) -> bool:
 
 def local_judgments(convs: Sequence[Conversation], spec: JudgeSpec) -> list[Judgment]:
     """Language (always) and refusal (if the spec asks) judgments of every answered turn."""
-    from transeval.harness.langid import analyse
-    from transeval.harness.refusal import is_refusal
+    from transeval.harness.language.langid import analyse
+    from transeval.harness.language.refusal import is_refusal
 
     out: list[Judgment] = []
     for conv in convs:

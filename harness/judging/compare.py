@@ -4,7 +4,7 @@
 rubric (FastChat ``pair-v2``, turn 2 with ``pair-v2-multi-turn``) in both orders, through the same cache,
 parser and store as every judgment; saved under ``<runs>/comparisons/<X>__vs__<Y>/``. With three or more models,
 all pairs are judged and a Bradley-Terry rating with bootstrap CIs is fitted from every verdict (Chatbot Arena's
-method, :func:`transeval.harness.winrate.bradley_terry`).
+method, :func:`transeval.harness.stats.winrate.bradley_terry`).
 
 ``agreement``: two judgments of the same samples (two judges, two rubric versions, a judge and a human-labels
 file), or two leaderboards (rank correlation).
@@ -20,8 +20,8 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from transeval.harness.errors import TransevalError
-from transeval.harness.records import Conversation, Judgment, TaskScores
+from transeval.core.errors import TransevalError
+from transeval.core.records import Conversation, Judgment, TaskScores
 
 COMPARISONS = "comparisons"
 
@@ -33,8 +33,8 @@ def safe_name(model: str) -> str:
 
 def _answers_by_model(root: Path, tasks: set[str] | None) -> dict[str, dict[str, list[Conversation]]]:
     """Model name -> task -> conversations (the newest run of each model and task wins)."""
-    from transeval.harness.pipeline import run_conversations
-    from transeval.harness.store import find_runs
+    from transeval.harness.judging.pipeline import run_conversations
+    from transeval.harness.judging.store import find_runs
 
     out: dict[str, dict[str, list[Conversation]]] = {}
     for run in find_runs(root):  # newest first
@@ -75,8 +75,8 @@ def compare_runs(root: Path, models: Sequence[str], baseline: str | None, tasks:
     Raises:
         TransevalError: for unknown models, no shared questions, or an invalid rubric.
     """
-    from transeval.harness.pipeline import judge_task
-    from transeval.harness.winrate import PairVerdict, bradley_terry
+    from transeval.harness.judging.pipeline import judge_task
+    from transeval.harness.stats.winrate import PairVerdict, bradley_terry
     from transeval.judges.client import check_endpoint
     from transeval.judges.config import resolve_settings
     from transeval.judges.grade import MetricJob, check_rubrics
@@ -161,7 +161,7 @@ def _pair_line(task: str, x: str, y: str, s: TaskScores) -> str:
 
 
 def _judgments_of(path: Path, metric: str) -> list[Judgment]:
-    from transeval.harness.store import merge_judgments, read_judgments
+    from transeval.harness.judging.store import merge_judgments, read_judgments
 
     files = sorted(path.rglob("judgments_*.jsonl")) if path.is_dir() else [path]
     if not files:
@@ -174,7 +174,7 @@ def _judgments_of(path: Path, metric: str) -> list[Judgment]:
 
 def _side(path: Path, metric: str) -> dict[tuple[str, int], tuple[float | None, str | None, str | None]]:
     """(sample, turn) -> (score, winner, category) from a judgments file/folder or a labels file."""
-    from transeval.harness.agreement import read_labels
+    from transeval.harness.stats.agreement import read_labels
 
     if not path.exists():
         raise TransevalError("not found", file=path)
@@ -195,7 +195,12 @@ def agreement(a: Path, b: Path, metric: str = "score", leaderboard: bool = False
     Raises:
         TransevalError: when the inputs share no samples or cannot be read.
     """
-    from transeval.harness.agreement import rank_correlation, read_leaderboard_csv, score_agreement, verdict_agreement
+    from transeval.harness.stats.agreement import (
+        rank_correlation,
+        read_leaderboard_csv,
+        score_agreement,
+        verdict_agreement,
+    )
 
     if leaderboard:
         rc = rank_correlation(read_leaderboard_csv(a, column), read_leaderboard_csv(b, column))

@@ -27,7 +27,7 @@ from scipy import sparse
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
-from transeval.harness.stats import estimate
+from transeval.harness.stats.estimates import estimate
 from transeval.judges.parse import Outcome, combine_orders
 
 # Outcome of the comparison from model_a's side: win 1, tie 1/2, loss 0 (FastChat's "adjusted" scoring).
@@ -156,8 +156,8 @@ def win_rate(
     Follows FastChat's ``show_result.py`` (Zheng et al. 2023, arXiv 2306.05685): a comparison is a win only when
     both orders agree (:func:`combine_orders`), ``win_rate`` = wins / n and ``adjusted`` counts each tie as half a
     win. The 95% CI of ``adjusted`` is a percentile bootstrap that resamples questions, keeping a question's turns
-    together (:func:`transeval.harness.stats.estimate`). Verdicts of other pairs are ignored; ``model`` may be in
-    either role of a verdict. Each verdict counts once, so pass one verdict per (question, turn, pair).
+    together (:func:`transeval.harness.stats.estimates.estimate`). Verdicts of other pairs are ignored; ``model``
+    may be in either role of a verdict. Each verdict counts once, so pass one verdict per (question, turn, pair).
 
     Args:
         verdicts: Pairwise verdicts (any pairs).

@@ -1,6 +1,8 @@
-"""The lm-eval task class of every judged benchmark (``class: !function transeval.harness.judged_task.JudgedTask``).
+"""The lm-eval task class of every judged benchmark.
 
-Kept apart from :mod:`transeval.harness.judged` so that judging a saved run never imports lm-eval.
+YAMLs name it as ``class: !function transeval.harness.lmeval.judged_task.JudgedTask``.
+
+Kept apart from :mod:`transeval.harness.lmeval.judged` so that judging a saved run never imports lm-eval.
 """
 
 from __future__ import annotations
@@ -8,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from lm_eval.api.task import ConfigurableTask
-from transeval.harness.judged import judge_spec_from_metadata, load_docs
-from transeval.harness.multiturn import ConversationSpec
-from transeval.harness.records import JudgeSpec
+from transeval.core.records import JudgeSpec
+from transeval.harness.lmeval.judged import judge_spec_from_metadata, load_docs
+from transeval.harness.lmeval.multiturn import ConversationSpec
 
 
 class JudgedTask(ConfigurableTask):

@@ -3,7 +3,7 @@
 Judges the MT-bench answers with the configured judge when ``OPENAI_API_KEY`` is set (optionally
 ``OPENAI_BASE_URL``), as any ``lm_eval`` run does. Without a key it saves them with ``--predict_only`` into a
 staging folder, judges that folder with the demo judge (gemma-3-270m behind a local server, see
-:mod:`transeval.harness.demo_judge`; judge model ``demo-judge-gemma-3-270m``), and moves the run into the output
+:mod:`transeval.harness.demo.judge`; judge model ``demo-judge-gemma-3-270m``), and moves the run into the output
 folder, so earlier runs there are never re-judged by the demo judge.
 """
 
@@ -17,8 +17,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from transeval.harness.demo_model import DEFAULT_CACHE, prepare_gemma
-from transeval.harness.errors import TransevalError, one_line
+from transeval.core.errors import TransevalError, one_line
+from transeval.harness.demo.model import DEFAULT_CACHE, prepare_gemma
 
 
 def lm_eval_command(model_dir: Path, out: Path, tasks: str, limit: int, max_gen_toks: int, batch_size: int,
@@ -58,7 +58,7 @@ def move_runs(src: Path, dst: Path) -> list[Path]:
 
 def _demo_judge(staging: Path, model_cache: Path) -> int | None:
     """Judge the staged MT-bench run with the demo judge: ``transeval judge``'s exit code, or None (no server)."""
-    from transeval.harness import demo_judge
+    from transeval.harness.demo import judge as demo_judge
 
     if not demo_judge.has_server():
         print("\ntranseval demo: no OPENAI_API_KEY, and the demo judge's server is not installed "

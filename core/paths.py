@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -13,9 +14,9 @@ def cache_dir() -> Path:
 
 def tasks_dir() -> Path:
     """The folder lm-eval is pointed at (the installed ``transeval/tasks``)."""
-    import transeval.tasks
-
-    return Path(transeval.tasks.__file__).resolve().parent
+    spec = importlib.util.find_spec("transeval.tasks")  # a data folder: located, not imported from
+    assert spec is not None and spec.origin is not None, "transeval is not installed"
+    return Path(spec.origin).resolve().parent
 
 
 def resolve_data_file(value: str) -> Path:

@@ -43,7 +43,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import yaml
-from transeval.harness.errors import JudgeConfigError, TransevalError, one_line
+from transeval.core.errors import JudgeConfigError, TransevalError, one_line
 from transeval.judges.cache import JudgeCache, cache_key
 from transeval.judges.client import JudgeClient, JudgeRequest, JudgeResult, public_url
 from transeval.judges.config import JudgeSettings, resolve_settings
@@ -288,7 +288,7 @@ def read_data(path: Path) -> DataFile:
     rows: list[tuple[int, dict[str, Any]]] = []
     columns: dict[str, None] = {}
     if fmt == "jsonl":
-        from transeval.harness.store import read_jsonl
+        from transeval.core.jsonl import read_jsonl
 
         for lineno, rec in read_jsonl(path):
             rows.append((lineno, rec))
@@ -379,7 +379,7 @@ _TolerantLoader.add_multi_constructor("!", lambda loader, suffix, node: f"!{suff
 def _task_yaml(task: str) -> Path:
     if task.endswith((".yaml", ".yml")) and Path(task).is_file():
         return Path(task)
-    from transeval.harness.paths import tasks_dir
+    from transeval.core.paths import tasks_dir
 
     for path in sorted(tasks_dir().rglob("*.yaml")):
         text = path.read_text(encoding="utf-8", errors="replace")
@@ -418,7 +418,7 @@ def fields_from_task(task: str) -> tuple[tuple[str, ...], Path | None]:
     Raises:
         TransevalError: for an unknown task or one whose metadata names no text field.
     """
-    from transeval.harness.paths import resolve_data_file
+    from transeval.core.paths import resolve_data_file
 
     path = _task_yaml(task)
     meta = _task_metadata(path)
@@ -446,7 +446,7 @@ def language_name(language: str) -> str:
 
     Any other name is used as given, so any language the translator knows works.
     """
-    from transeval.harness.langid import LANGUAGES
+    from transeval.harness.language.langid import LANGUAGES
 
     for info in LANGUAGES.values():
         if language.strip().lower() in (info.name.lower(), info.code):
@@ -455,7 +455,7 @@ def language_name(language: str) -> str:
 
 
 def _language_slug(language: str) -> str:
-    from transeval.harness.langid import LANGUAGES
+    from transeval.harness.language.langid import LANGUAGES
 
     info = LANGUAGES.get(language)
     return info.code if info else re.sub(r"\W+", "_", language.lower()).strip("_") or "translated"
@@ -682,7 +682,7 @@ def translate_file(source: Path, output: Path, *, fields: Sequence[str], target_
 
 
 def _is_english_refusal(text: str) -> bool:
-    from transeval.harness.refusal import is_refusal
+    from transeval.harness.language.refusal import is_refusal
 
     return is_refusal(text, ("en",)).refused
 
@@ -744,7 +744,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m transeval.harness.translate``: the same as ``transeval translate``."""
+    """``python -m transeval.harness.language.translate``: the same as ``transeval translate``."""
     parser = argparse.ArgumentParser(
         prog="transeval translate",
         description="Machine-translate fields of a data set (JSONL or CSV) through an OpenAI-compatible endpoint, "

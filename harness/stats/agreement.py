@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 from sklearn.metrics import cohen_kappa_score
-from transeval.harness.errors import TransevalError
-from transeval.harness.store import read_jsonl
+from transeval.core.errors import TransevalError
+from transeval.core.jsonl import read_jsonl
 
 WINNERS = ("model_a", "model_b", "tie")
 
@@ -189,7 +189,7 @@ def verdict_agreement(a: Sequence[str | None], b: Sequence[str | None]) -> Verdi
     "with tie" (S1) counts every comparison both judged, a tie agreeing only with a tie; "without tie" (S2) drops
     every comparison where *either* judge voted a tie (``ban=["tie"]`` applied to both votes) and counts equal
     winners among the rest. An inconsistent swap-order verdict is already a tie (see
-    :func:`transeval.harness.winrate.combine_orders`), as in the paper. For several human votes on one comparison,
+    :func:`transeval.harness.stats.winrate.combine_orders`), as in the paper. For several human votes on one comparison,
     pass one aligned pair per vote, as FastChat does.
 
     Args:

@@ -23,8 +23,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from transeval.harness.records import TurnOutput
-from transeval.harness.tcot import DEFAULT_TARGET_TAG, parse_tcot, tag_to_reprompt
+from transeval.core.records import TurnOutput
+from transeval.harness.lmeval.tcot import DEFAULT_TARGET_TAG, parse_tcot, tag_to_reprompt
 
 log = logging.getLogger(__name__)
 

@@ -68,7 +68,7 @@ from types import MappingProxyType
 from typing import Any
 
 import regex
-from transeval.harness.errors import TransevalError
+from transeval.core.errors import TransevalError
 
 __all__ = [
     "LANGUAGES",
@@ -259,7 +259,7 @@ def _from_unpacked(model: Path, cls: Any) -> Any:
 
     import numpy as np
     from py3langid.modelio import _to_array
-    from transeval.harness.paths import cache_dir
+    from transeval.core.paths import cache_dir
 
     stat = model.stat()
     unpacked = cache_dir() / f"py3langid-{version('py3langid')}-{stat.st_size}-{int(stat.st_mtime)}.npz"

@@ -49,8 +49,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from transeval.harness.demo_model import DEFAULT_CACHE, GEMMA_CHAT_TEMPLATE
-from transeval.harness.errors import TransevalError
+from transeval.core.errors import TransevalError
+from transeval.harness.demo.model import DEFAULT_CACHE, GEMMA_CHAT_TEMPLATE
 
 #: The judge model name recorded on every demo judgment (the board keys its label on it).
 DEMO_JUDGE_MODEL = "demo-judge-gemma-3-270m"
@@ -219,7 +219,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 def server_command(gguf: Path, port: int, host: str = "127.0.0.1", n_ctx: int = 4096,
                    threads: int | None = None) -> list[str]:
     """The command that runs :func:`serve_forever` in a child process."""
-    return [sys.executable, "-m", "transeval.harness.demo_judge", "--gguf", str(gguf), "--host", host,
+    return [sys.executable, "-m", "transeval.harness.demo.judge", "--gguf", str(gguf), "--host", host,
             "--port", str(port), "--n-ctx", str(n_ctx), "--threads", str(threads or os.cpu_count() or 1)]
 
 

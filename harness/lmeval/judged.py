@@ -1,6 +1,6 @@
 """Judged tasks for lm-eval: one path for every benchmark whose answers an LLM judge scores.
 
-A judged task is a YAML in ``tasks/`` (``class: !function transeval.harness.judged_task.JudgedTask``) whose
+A judged task is a YAML in ``tasks/`` (``class: !function transeval.harness.lmeval.judged_task.JudgedTask``) whose
 ``metadata`` names
 
 * its prompt source: ``data_file`` (``source: multi_turn``: a questions JSONL with a ``turns`` list, MT-bench
@@ -10,7 +10,7 @@ A judged task is a YAML in ``tasks/`` (``class: !function transeval.harness.judg
   and multi-turn variants), further ``rubrics`` scored as their own metrics, and a pairwise ``baseline``.
 
 Generation runs in lm-eval (the multi-turn runner batches turn *t* of all conversations); judging runs after
-lm-eval has returned the answers and they are saved (:mod:`transeval.harness.pipeline`), never inside
+lm-eval has returned the answers and they are saved (:mod:`transeval.harness.judging.pipeline`), never inside
 lm-eval's aggregation, so a judge outage cannot cost the generation.
 """
 
@@ -25,10 +25,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from transeval.harness.errors import JudgeConfigError, TransevalError
-from transeval.harness.multiturn import decode_outputs
-from transeval.harness.paths import resolve_data_file, tasks_dir
-from transeval.harness.records import CHECKS, MODES, PENALTIES, Conversation, JudgeSpec, Question, TurnOutput
+from transeval.core.errors import JudgeConfigError, TransevalError
+from transeval.core.paths import resolve_data_file, tasks_dir
+from transeval.core.records import CHECKS, MODES, PENALTIES, Conversation, JudgeSpec, Question, TurnOutput
+from transeval.harness.lmeval.multiturn import decode_outputs
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ def read_questions(path: Path, meta: Mapping[str, Any]) -> list[dict[str, Any]]:
         TransevalError: naming the file, line and field of the first bad record (missing or mistyped field,
             duplicate id, empty file).
     """
-    from transeval.harness.store import read_jsonl
+    from transeval.core.jsonl import read_jsonl
 
     if not path.is_file():
         raise TransevalError("questions file not found", file=path, field="data_file")
@@ -210,7 +210,7 @@ def _baselines(task: str, meta: Mapping[str, Any], rows: list[dict[str, Any]], n
 
     Rows are matched on ``baseline_match`` (``{"row_field": ..., "file_field": ...}``) or on line order.
     """
-    from transeval.harness.store import read_jsonl
+    from transeval.core.jsonl import read_jsonl
 
     files = meta.get("baseline_files") or {}
     if name not in files:
@@ -365,19 +365,6 @@ def conversation_from_sample(doc: Mapping[str, Any], reply: str) -> Conversation
         turns = tuple(TurnOutput("", reply, None, "no conversation output (was the transeval hook disabled?)")
                       for _ in question.turns)
     return Conversation(question, turns)
-
-
-def __getattr__(name: str) -> Any:
-    """``JudgedTask`` (and its 0.1 name ``MultiTurnTask``) for YAMLs that name them here.
-
-    The class lives in :mod:`transeval.harness.judged_task`: it subclasses lm-eval's task, and importing lm-eval
-    (about 1.5 s) has no place on the judge path, which only needs the pure helpers of this module.
-    """
-    if name in ("JudgedTask", "MultiTurnTask"):
-        from transeval.harness import judged_task
-
-        return getattr(judged_task, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def process_results(doc: dict[str, Any], results: list[str]) -> dict[str, Any]:

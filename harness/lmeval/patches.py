@@ -5,7 +5,7 @@
   generation, (2) install the turn-by-turn runner on the LM object for the duration of the call, (3) keep the
   judged tasks' samples and mark the results as waiting for the judge.
 * ``evaluator.simple_evaluate``: once lm-eval has the answers, save them to the run folder (samples and a
-  provisional results file), then judge them (:mod:`transeval.harness.pipeline`) and put the numbers into the
+  provisional results file), then judge them (:mod:`transeval.harness.judging.pipeline`) and put the numbers into the
   results; a crash or judge outage while judging leaves a predict-only run that ``transeval judge`` completes.
 * ``EvaluatorConfig.from_cli``: a run without ``--batch_size`` (CLI or YAML) passes ``batch_size=None``, as the
   Python API does, so that "not set" can be told from an explicit 1 (see :func:`turn_batch_size`).
@@ -66,8 +66,8 @@ def check_offline_task_names(tasks: Any) -> None:
     """
     if not (os.environ.get("HF_DATASETS_OFFLINE") or os.environ.get("HF_HUB_OFFLINE")):
         return
-    from transeval.harness.errors import TransevalError
-    from transeval.harness.paths import tasks_dir
+    from transeval.core.errors import TransevalError
+    from transeval.core.paths import tasks_dir
 
     names = [tasks] if isinstance(tasks, str) else tasks if isinstance(tasks, list | tuple) else []
     for name in (n for raw in names if isinstance(raw, str) for n in raw.split(",")):
@@ -111,7 +111,7 @@ def patch_task_manager(module: ModuleType) -> None:
     def __init__(self: Any, *args: Any, include_path: Any = None, **kwargs: Any) -> None:
         if len(args) >= 2:  # (verbosity, include_path, ...) passed positionally
             include_path, args = args[1], (args[0], *args[2:])
-        from transeval.harness.paths import tasks_dir
+        from transeval.core.paths import tasks_dir
 
         paths = [] if include_path is None else (
             list(include_path) if isinstance(include_path, list | tuple) else [include_path]
@@ -131,8 +131,8 @@ def preflight(tasks: list[Any], judging: bool) -> None:
     Raises:
         TransevalError: one line naming the rubric or task file and the field, or the endpoint.
     """
-    from transeval.harness.judged import question_from_doc
-    from transeval.harness.records import Conversation
+    from transeval.core.records import Conversation
+    from transeval.harness.lmeval.judged import question_from_doc
     from transeval.judges.client import check_endpoint
     from transeval.judges.config import resolve_settings
     from transeval.judges.grade import check_rubrics, jobs_for
@@ -150,7 +150,7 @@ def preflight(tasks: list[Any], judging: bool) -> None:
 
 
 def _judged_tasks(task_dict: Any) -> list[Any]:
-    from transeval.harness.judged_task import JudgedTask
+    from transeval.harness.lmeval.judged_task import JudgedTask
 
     tasks = task_dict.get("tasks", {}) if isinstance(task_dict, dict) else {}
     return [t for t in tasks.values() if isinstance(t, JudgedTask)]
@@ -165,7 +165,7 @@ def patch_evaluator(module: ModuleType) -> None:
 
     @functools.wraps(orig)
     def evaluate(*args: Any, **kwargs: Any) -> Any:
-        from transeval.harness.multiturn import dispatching_generate_until
+        from transeval.harness.lmeval.multiturn import dispatching_generate_until
 
         lm = kwargs["lm"] if "lm" in kwargs else args[0]
         task_dict = kwargs["task_dict"] if "task_dict" in kwargs else args[1]
@@ -198,7 +198,7 @@ def patch_evaluator(module: ModuleType) -> None:
 
     @functools.wraps(orig_simple)
     def simple_evaluate(*args: Any, **kwargs: Any) -> Any:
-        from transeval.harness.judged import check_user_metadata
+        from transeval.harness.lmeval.judged import check_user_metadata
 
         check_user_metadata(kwargs.get("metadata"))
         check_offline_task_names(kwargs.get("tasks", args[2] if len(args) > 2 else None))
@@ -275,8 +275,8 @@ def save_answers(results: dict[str, Any], tasks: list[str], tracker: Any) -> tup
 
 def judge_results(results: dict[str, Any], tasks: list[str], tracker: Any) -> None:
     """Save the answers, judge every judged task, and put each task's numbers into ``results``."""
-    from transeval.harness.pipeline import conversations_from_samples, judge_task
-    from transeval.harness.store import headline_entry
+    from transeval.harness.judging.pipeline import conversations_from_samples, judge_task
+    from transeval.harness.judging.store import headline_entry
     from transeval.judges.config import resolve_settings
     from transeval.judges.grade import jobs_for
 
@@ -332,7 +332,7 @@ def patch_evaluation_tracker(module: ModuleType) -> None:
 
 def install_excepthook() -> None:
     """Print :class:`TransevalError` as one line instead of a traceback."""
-    from transeval.harness.errors import TransevalError, one_line
+    from transeval.core.errors import TransevalError, one_line
 
     previous = sys.excepthook
     if getattr(previous, "__transeval__", False):

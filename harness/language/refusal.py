@@ -39,7 +39,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import regex
-from transeval.harness.errors import TransevalError
+from transeval.core.errors import TransevalError
 
 __all__ = ["PhraseList", "RefusalMatch", "is_refusal", "load_phrase_list", "load_phrases"]
 

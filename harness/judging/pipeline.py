@@ -13,18 +13,18 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from transeval.harness.checks import LOCAL_JUDGES, PROPORTIONS, derived_judgments, local_judgments
-from transeval.harness.errors import TransevalError
-from transeval.harness.judged import conversation_from_sample, is_judged_doc
-from transeval.harness.records import Conversation, Judgment, TaskScores
-from transeval.harness.stats import summarize
-from transeval.harness.store import (
+from transeval.core.errors import TransevalError
+from transeval.core.records import Conversation, Judgment, TaskScores
+from transeval.harness.judging.checks import LOCAL_JUDGES, PROPORTIONS, derived_judgments, local_judgments
+from transeval.harness.judging.store import (
     JudgmentLog,
     finalize_judgments,
     judgments_path,
     merge_judgments,
     write_scores,
 )
+from transeval.harness.lmeval.judged import conversation_from_sample, is_judged_doc
+from transeval.harness.stats.estimates import summarize
 from transeval.judges.config import JudgeSettings
 from transeval.judges.grade import MetricJob, judge
 
@@ -82,7 +82,7 @@ def run_conversations(run: Any, task: str) -> list[Conversation] | None:
     Raises:
         TransevalError: naming the samples file, line and field of a malformed record.
     """
-    from transeval.harness.store import read_jsonl
+    from transeval.core.jsonl import read_jsonl
 
     path = run.samples_path(task)
     if not path.exists():
@@ -140,7 +140,7 @@ def score_metrics(task: str, judge_model: str, judgments: Sequence[Judgment], co
 
 def _with_lc(scores: TaskScores, judgments: Sequence[Judgment], convs: Sequence[Conversation]) -> TaskScores:
     """Add AlpacaEval 2's length-controlled win rate (Dubois et al. 2024) when there are enough verdicts."""
-    from transeval.harness.winrate import Preference, length_controlled_win_rate
+    from transeval.harness.stats.winrate import Preference, length_controlled_win_rate
 
     by_id = {c.question.question_id: c for c in convs}
     prefs = []
