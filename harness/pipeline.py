@@ -135,7 +135,15 @@ def score_metrics(task: str, judge_model: str, judgments: Sequence[Judgment], co
                                 else 0, metric=metric, mode=mode, aspect_names=aspects, scale=scale)
         if mode == "pairwise":
             out[metric] = _with_lc(out[metric], mine, convs)
+        out[metric] = replace(out[metric], n_empty=count_empty(mine, convs))
     return out
+
+
+def count_empty(judgments: Sequence[Judgment], convs: Sequence[Conversation]) -> int:
+    """How many of the judged turns had an empty or whitespace answer (judged like any answer, counted apart)."""
+    answers = {(c.question.question_id, k): t.answer for c in convs for k, t in enumerate(c.turns)}
+    seen = {(j.sample_id, j.turn) for j in judgments}
+    return sum(1 for key in seen if (a := answers.get(key)) is not None and not a.strip())
 
 
 def _with_lc(scores: TaskScores, judgments: Sequence[Judgment], convs: Sequence[Conversation]) -> TaskScores:
@@ -200,7 +208,10 @@ def judge_task(convs: Sequence[Conversation], jobs: Sequence[MetricJob], setting
     for metric, s in scores.items():
         mean = "n/a" if s.overall.mean is None else f"{s.overall.mean:.3g}"
         print(f"transeval: {task}: {metric} {mean} ({s.n_scored}/{s.n_total} scored; judge {s.judge_model}"
-              f"{'; served ' + ', '.join(s.served_models) if s.served_models else ''})", file=sys.stderr)
+              f"{'; served ' + ', '.join(s.served_models) if s.served_models else ''}"
+              f"{f'; {s.n_empty} empty answers judged' if s.n_empty else ''}"
+              f"{f'; swap inconsistency {s.swap_inconsistency:.1%}' if s.swap_inconsistency is not None else ''})",
+              file=sys.stderr)
     cached = sum(j.cached for j in outcome.judgments)
     print(f"transeval: {task}: {outcome.calls} API calls ({outcome.attempts} attempts, {cached} judgments cached)",
           file=sys.stderr)

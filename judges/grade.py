@@ -186,9 +186,10 @@ def _plan(conv: Conversation, turn: int, job: MetricJob, settings: JudgeSettings
     out = conv.turns[turn] if turn < len(conv.turns) else None
     if out is None or out.answer is None:
         return unscored(out.note if out and out.note else "no answer")
-    if not out.answer.strip():
-        return unscored("empty answer")
-    if rubric.kind == "pairwise" and not (turn < len(baseline) and (baseline[turn] or "").strip()):
+    # An empty or whitespace answer is judged like any other (the judge sees what the model produced, as in
+    # FastChat, and rates it): a failure of the model counts against the model; only the judge's failures are
+    # unscored. The scores count such answers in ``n_empty``.
+    if rubric.kind == "pairwise" and not (turn < len(baseline) and baseline[turn] is not None):
         return unscored(f"baseline '{job.baseline}' has no answer for this turn")
     if rubric.multi_turn and turn > 1:
         return unscored(f"rubric {rubric.name} covers two turns only")
