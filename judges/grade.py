@@ -91,7 +91,7 @@ def pick_rubric(conv: Conversation, turn: int, job: MetricJob | None = None) -> 
         if turn > 0 and not rubric.multi_turn and f"{name}-multi-turn" in available_rubrics():
             return load_rubric(f"{name}-multi-turn")  # e.g. pair-v2 -> pair-v2-multi-turn for turn 2
         return rubric
-    q, spec = conv.question, conv.question.judge
+    spec = conv.question.judge
     use_ref = uses_reference(conv, turn)
     if turn == 0:
         name = spec.rubric_reference if use_ref and spec.rubric_reference else spec.rubric

@@ -8,6 +8,8 @@ and winner, the judge prompt GPT-4 saw, and ``show_result.py``'s per-model mean.
 
 from __future__ import annotations
 
+import gzip
+import json
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -27,9 +29,10 @@ from fastchat_format import (
     verdict_letter,
 )
 from scripted_server import ScriptedOpenAI
+from transeval.harness.compare import COMPARISON_FILE, agreement
 from transeval.harness.judged import load_docs, question_from_doc
 from transeval.harness.paths import tasks_dir
-from transeval.harness.pipeline import score_metrics
+from transeval.harness.pipeline import judge_task, score_metrics
 from transeval.harness.records import Conversation, Question, TurnOutput
 from transeval.harness.store import merge_judgments
 from transeval.judges.config import JudgeSettings
@@ -105,7 +108,7 @@ def test_parser_reads_gpt4s_recorded_score_and_winner(singles, pairs):
 
 
 def test_pair_prompts_are_the_ones_gpt4_saw(pairs, questions, tmp_path):
-    """``transeval compare``'s planner picks pair-math-v1 where FastChat did and renders both orders byte-identically."""
+    """``transeval compare``'s planner picks pair-math-v1 where FastChat did; both orders are byte-identical."""
     a, b = answers("phi-3"), answers("phi-3-dpo")
     settings = JudgeSettings(model="gpt-4", base_url=None, api_key="", cache_path=tmp_path / "c.sqlite",
                              max_answer_chars=0)
@@ -152,8 +155,9 @@ def test_pairwise_winners_and_swap_inconsistency_equal_fastchat(server, pairs, q
         records[system + "\n" + p.g2_user_prompt] = p.g2_judgment
     server.judge_script = replay(records)
     b = answers("phi-3-dpo")
+    judged = {str(p.question_id) for p in pairs}
     convs = [replace(c, question=replace(c.question, baselines={"phi-3-dpo": b[c.question.question_id]}))
-             for c in conversations("phi-3", questions) if int(c.question.question_id) in {p.question_id for p in pairs}]
+             for c in conversations("phi-3", questions) if c.question.question_id in judged]
     out = judge(convs, [MetricJob("win_rate", "pair-v2", "phi-3-dpo")], settings_for(server, tmp_path))
     turn1 = [j for j in out.judgments if j.turn == 0]
     ours = {int(j.sample_id): j.pair.winner for j in turn1 if j.pair is not None}
@@ -167,3 +171,28 @@ def test_pairwise_winners_and_swap_inconsistency_equal_fastchat(server, pairs, q
     scores = score_metrics("mtbench_en", "judge", merge_judgments(turn1), convs)["win_rate"]
     assert scores.swap_inconsistency == pytest.approx(sum(p.g1_winner != p.g2_winner for p in both) / len(both))
     assert {j.rubric for j in turn1} == {"pair-v2", "pair-math-v1"}
+
+
+def test_agreement_with_fastchats_pair_file(server, pairs, questions, tmp_path):
+    """``transeval agreement`` between our replayed comparison (saved as ``transeval compare`` saves it) and
+    FastChat's gpt-4_pair.jsonl as published: one comparison per question and model pair, all in agreement."""
+    records = {}
+    for p in pairs:
+        system = load_rubric(RUBRICS[p.rubric]).system
+        records[system + "\n" + p.g1_user_prompt] = p.g1_judgment
+        records[system + "\n" + p.g2_user_prompt] = p.g2_judgment
+    server.judge_script = replay(records)
+    b = answers("phi-3-dpo")
+    judged = {str(p.question_id) for p in pairs}
+    convs = [replace(c, question=replace(c.question, baselines={"phi-3-dpo": b[c.question.question_id]}))
+             for c in conversations("phi-3", questions) if c.question.question_id in judged]
+    folder = tmp_path / "comparisons" / "phi-3__vs__phi-3-dpo"
+    folder.mkdir(parents=True)
+    (folder / COMPARISON_FILE).write_text(json.dumps({"model": "phi-3", "baseline": "phi-3-dpo"}), encoding="utf-8")
+    judge_task(convs, [MetricJob("win_rate", "pair-v2", "phi-3-dpo")], settings_for(server, tmp_path), folder,
+               "pairwise")
+    published = tmp_path / "gpt-4_pair.jsonl"
+    published.write_bytes(gzip.decompress((DATA / "model_judgment" / "gpt-4_pair.jsonl.gz").read_bytes()))
+    rep = agreement(folder, published, metric="win_rate")
+    assert rep["kind"] == "pairwise" and rep["n_common"] == 73 and rep["n"] == 73  # 2 "error" lines dropped
+    assert rep["with_tie"] == 1.0 and rep["without_tie"] == 1.0
