@@ -147,7 +147,9 @@ def _pair_summary(x: str, y: str, s: TaskScores) -> dict[str, Any]:
     return {"model": x, "baseline": y, "wins": p.wins if p else 0, "ties": p.ties if p else 0,
             "losses": p.losses if p else 0, "win_rate_adjusted": s.overall.mean, "ci_low": s.overall.ci_low,
             "ci_high": s.overall.ci_high, "lc_win_rate": p.lc_win_rate if p else None, "n_unscored":
-            s.n_total - s.n_scored, "per_category": {k: asdict(v) for k, v in s.per_category.items()},
+            s.n_total - s.n_scored, "unscored_share": (s.n_total - s.n_scored) / s.n_total if s.n_total else None,
+            "swap_inconsistency": s.swap_inconsistency, "n_empty": s.n_empty, "judge_model": s.judge_model,
+            "rubrics": list(s.rubrics), "per_category": {k: asdict(v) for k, v in s.per_category.items()},
             "per_turn": {k: asdict(v) for k, v in s.per_turn.items()}}
 
 
@@ -157,8 +159,12 @@ def _pair_line(task: str, x: str, y: str, s: TaskScores) -> str:
         return f"{task}: {x} vs {y}: no verdicts ({s.n_total - s.n_scored} unscored)"
     ci = f" [{s.overall.ci_low:.2f}, {s.overall.ci_high:.2f}]" if s.overall.ci_low is not None else ""
     lc = f", LC {p.lc_win_rate:.2f}" if p.lc_win_rate is not None else ""
+    swap = f"swap inconsistency {s.swap_inconsistency:.1%}" if s.swap_inconsistency is not None else ""
+    unscored = f"unscored {(s.n_total - s.n_scored) / s.n_total:.1%}" if s.n_total else ""
+    empty = f"{s.n_empty} empty answers" if s.n_empty else ""
+    judge = "; ".join(filter(None, [f"judge {s.judge_model}", swap, unscored, empty]))
     return (f"{task}: {x} vs {y}: win {p.wins} / tie {p.ties} / loss {p.losses}, win rate (ties half) "
-            f"{s.overall.mean:.2f}{ci}{lc}")
+            f"{s.overall.mean:.2f}{ci}{lc} ({judge})")
 
 
 # ------------------------------------------------------------------------------------------------ agreement

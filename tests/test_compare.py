@@ -70,7 +70,9 @@ def test_compare_model_vs_baseline_and_rerun_is_cached(env, tmp_path, capsys):
     assert len(files) == 1
     assert main(["compare", str(root), "--model", "strong", "--baseline", "weak"]) == 0
     assert env.judge_calls() == 24, "a rerun is served from the cache"
-    assert "win 12 / tie 0 / loss 0" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "win 12 / tie 0 / loss 0" in out and "swap inconsistency 0.0%" in out and "unscored 0.0%" in out
+    assert pair["swap_inconsistency"] == 0.0 and pair["unscored_share"] == 0.0
 
 
 def test_three_models_get_bradley_terry_ratings_in_order(env, tmp_path):
