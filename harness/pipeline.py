@@ -163,10 +163,32 @@ def _with_lc(scores: TaskScores, judgments: Sequence[Judgment], convs: Sequence[
                                 len(conv.turns[j.turn].answer or ""), len(base[j.turn] or "")))
     if len(prefs) < 5 or scores.pairwise is None:
         return scores
-    lc = length_controlled_win_rate(prefs).get("model")
+    lc = length_controlled_win_rate(prefs, difficulty=_lc_difficulty(prefs)).get("model")
     if lc is None:
         return scores
     return replace(scores, pairwise=replace(scores.pairwise, lc_win_rate=lc.lc_win_rate))
+
+
+def _lc_difficulty(prefs: Sequence[Any]) -> dict[str, float] | None:
+    """AlpacaEval's precomputed instruction difficulty from ``$TRANSEVAL_LC_DIFFICULTY``, if it covers every question.
+
+    The file is alpaca_eval's ``instruction_difficulty.csv`` (index, difficulty). Without it (or when it misses a
+    question) the LC GLM has no difficulty term: alpaca_eval's ``length_controlled_minimal``.
+    """
+    import os
+
+    from transeval.harness.winrate import read_instruction_difficulty
+
+    path = os.environ.get("TRANSEVAL_LC_DIFFICULTY")
+    if not path:
+        return None
+    table = read_instruction_difficulty(path)
+    missing = {p.question_id for p in prefs} - set(table)
+    if missing:
+        print(f"transeval: warning: {path} has no difficulty for {len(missing)} questions; LC without it",
+              file=sys.stderr)
+        return None
+    return table
 
 
 def judge_task(convs: Sequence[Conversation], jobs: Sequence[MetricJob], settings: JudgeSettings,
