@@ -229,10 +229,12 @@ def judge_task(convs: Sequence[Conversation], jobs: Sequence[MetricJob], setting
     failed = sum(j.error_kind in ("transport", "auth") for j in outcome.judgments)
     for metric, s in scores.items():
         mean = "n/a" if s.overall.mean is None else f"{s.overall.mean:.3g}"
+        mixed = ", " in s.judge_model or len(s.endpoints) > 1
         print(f"transeval: {task}: {metric} {mean} ({s.n_scored}/{s.n_total} scored; judge {s.judge_model}"
               f"{'; served ' + ', '.join(s.served_models) if s.served_models else ''}"
               f"{f'; {s.n_empty} empty answers judged' if s.n_empty else ''}"
-              f"{f'; swap inconsistency {s.swap_inconsistency:.1%}' if s.swap_inconsistency is not None else ''})",
+              f"{f'; swap inconsistency {s.swap_inconsistency:.1%}' if s.swap_inconsistency is not None else ''}"
+              f"{'; WARNING: one number from several judges' if mixed else ''})",
               file=sys.stderr)
     cached = sum(j.cached for j in outcome.judgments)
     print(f"transeval: {task}: {outcome.calls} API calls ({outcome.attempts} attempts, {cached} judgments cached)",
