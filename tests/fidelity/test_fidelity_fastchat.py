@@ -123,6 +123,10 @@ def test_pair_prompts_are_the_ones_gpt4_saw(pairs, questions, tmp_path):
         assert first.messages[-1]["content"] == p.g1_user_prompt
         assert second.messages[-1]["content"] == p.g2_user_prompt
         assert first.messages[0]["content"] == load_rubric(RUBRICS[p.rubric]).system
+        turn2 = planned_requests([conv], [job], settings)[2]  # turn 2: the multi-turn form, with both references
+        assert pick_rubric(conv, 1, job).name == RUBRICS[p.rubric] + "-multi-turn"
+        if p.rubric == "pair-math-v1":
+            assert q.reference is not None and q.reference[1] in turn2.messages[-1]["content"]
         seen[p.rubric] += 1
     assert seen == {"pair-v2": 50, "pair-math-v1": 25}
 
