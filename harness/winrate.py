@@ -336,7 +336,7 @@ class LCWinRate:
         ci_low: 2.5th percentile of ``lc_win_rate`` over bootstrap refits (questions resampled); None without.
         ci_high: 97.5th percentile.
         length_coef: Fitted weight of tanh(standardised length difference) (> 0: longer answers are preferred).
-        with_difficulty: Whether the GLM had the instruction-difficulty term (only with more than one model).
+        with_difficulty: Whether the GLM had the instruction-difficulty term (a precomputed table was given).
     """
 
     model: str

@@ -83,7 +83,11 @@ def test_empty_answers_are_judged_and_counted_missing_ones_unscored(server, sett
     counts it and ``n_empty`` says how many there were; a turn with no answer at all stays unscored."""
     c = conv("7", ["   ", None])
     c = Conversation(c.question, (c.turns[0], TurnOutput("p", "<EN> q", None, "tcot: missing <TH>")))
-    tcot_empty = conv("8", ["", "ตอบ"])
+    from transeval.harness.tcot import parse_tcot
+
+    nothing_after_tag = parse_tcot("<EN> q <RESPONSE> an answer <TH>  ").answer
+    assert nothing_after_tag == ""  # a TCoT output with nothing after <TH>: an empty answer, judged
+    tcot_empty = conv("8", [nothing_after_tag, "ตอบ"])
     judgments, scores = judge_conversations([c, tcot_empty], settings)
     assert server.judge_calls() == 3
     sent = [p for r in server.judge_requests() for p in [r["messages"][-1]["content"]]]
