@@ -61,7 +61,7 @@ class JudgeSettings:
     base_url: str | None
     api_key: str = field(repr=False)
     temperature: float = 0.0
-    max_tokens: int = 1024
+    max_tokens: int = 2048
     concurrency: int = 8
     max_retries: int = 5
     timeout_s: float = 120.0
@@ -89,7 +89,7 @@ def resolve_settings(model: str | None = None, *, require_key: bool = True) -> J
         base_url=os.environ.get("OPENAI_BASE_URL") or None,
         api_key=key,
         temperature=_env_number("TRANSEVAL_JUDGE_TEMPERATURE", 0.0),
-        max_tokens=int(_env_number("TRANSEVAL_JUDGE_MAX_TOKENS", 1024)),
+        max_tokens=int(_env_number("TRANSEVAL_JUDGE_MAX_TOKENS", 2048)),
         concurrency=max(1, int(_env_number("TRANSEVAL_JUDGE_CONCURRENCY", 8))),
         max_retries=max(0, int(_env_number("TRANSEVAL_JUDGE_MAX_RETRIES", 5))),
         timeout_s=_env_number("TRANSEVAL_JUDGE_TIMEOUT", 120.0, positive=True),

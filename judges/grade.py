@@ -64,19 +64,35 @@ def jobs_for(spec: JudgeSpec, extra_rubrics: Sequence[str] = (), own: bool = Tru
     return jobs
 
 
+#: Pairwise rubrics and their reference-guided form, used for a question with references in the task's reference
+#: categories (FastChat ``gen_judgment.py`` judges math, reasoning and coding pairs with ``pair-math-v1``).
+REFERENCE_PAIRWISE = {"pair-v2": "pair-math-v1"}
+
+
+def uses_reference(conv: Conversation, turn: int) -> bool:
+    """Whether this turn is judged against a reference: its category is a reference category and it has one."""
+    q = conv.question
+    cats = q.judge.reference_categories
+    return (q.category in cats or "*" in cats) and q.reference is not None and len(q.reference) > turn
+
+
 def pick_rubric(conv: Conversation, turn: int, job: MetricJob | None = None) -> Rubric:
     """The rubric for one turn.
 
     The job's own rubric, else the spec's: reference-guided for its reference categories, multi-turn after turn 1.
+    A job's pairwise rubric with a reference-guided form (:data:`REFERENCE_PAIRWISE`) uses that form where the
+    question has references (``pair-v2`` -> ``pair-math-v1``, turn 2 ``pair-math-v1-multi-turn``), as FastChat does.
     """
     if job is not None and job.rubric is not None:
-        rubric = load_rubric(job.rubric)
-        if turn > 0 and not rubric.multi_turn and f"{job.rubric}-multi-turn" in available_rubrics():
-            return load_rubric(f"{job.rubric}-multi-turn")  # e.g. pair-v2 -> pair-v2-multi-turn for turn 2
+        name = job.rubric
+        if name in REFERENCE_PAIRWISE and uses_reference(conv, turn):
+            name = REFERENCE_PAIRWISE[name]
+        rubric = load_rubric(name)
+        if turn > 0 and not rubric.multi_turn and f"{name}-multi-turn" in available_rubrics():
+            return load_rubric(f"{name}-multi-turn")  # e.g. pair-v2 -> pair-v2-multi-turn for turn 2
         return rubric
-    q, spec = conv.question, conv.question.judge
-    cats = spec.reference_categories
-    use_ref = (q.category in cats or "*" in cats) and q.reference is not None and len(q.reference) > turn
+    spec = conv.question.judge
+    use_ref = uses_reference(conv, turn)
     if turn == 0:
         name = spec.rubric_reference if use_ref and spec.rubric_reference else spec.rubric
     else:
@@ -186,9 +202,10 @@ def _plan(conv: Conversation, turn: int, job: MetricJob, settings: JudgeSettings
     out = conv.turns[turn] if turn < len(conv.turns) else None
     if out is None or out.answer is None:
         return unscored(out.note if out and out.note else "no answer")
-    if not out.answer.strip():
-        return unscored("empty answer")
-    if rubric.kind == "pairwise" and not (turn < len(baseline) and (baseline[turn] or "").strip()):
+    # An empty or whitespace answer is judged like any other (the judge sees what the model produced, as in
+    # FastChat, and rates it): a failure of the model counts against the model; only the judge's failures are
+    # unscored. The scores count such answers in ``n_empty``.
+    if rubric.kind == "pairwise" and not (turn < len(baseline) and baseline[turn] is not None):
         return unscored(f"baseline '{job.baseline}' has no answer for this turn")
     if rubric.multi_turn and turn > 1:
         return unscored(f"rubric {rubric.name} covers two turns only")

@@ -7,6 +7,9 @@ The rule (documented in the README, tested in ``tests/test_parse.py``):
    line) is never the judge's own.
 2. The judge's own rating is the *last* unquoted candidate whose text (``[[7]]``) occurs in none of the judged
    answers: the answer cannot supply it.
+   One exception: a rating the judge puts in quotation marks as its closing words (``I would rate it as
+   follows: "Rating: [[8]]".``, the quotation holding at most a short label and ending the reply) is its
+   verdict, unless its text occurs in a judged answer (then it is the answer's rating being quoted).
 3. When every unquoted candidate's text also occurs in an answer (a judge that copies an answer's
    "Rating: [[10]]", or a judge whose verdict happens to equal it), the candidate in *verdict position* counts:
    the end of the reply ("... Rating: [[10]]", at most a three-word label after the last sentence) or its
@@ -14,6 +17,8 @@ The rule (documented in the README, tested in ``tests/test_parse.py``):
    copy of the answer reaching beyond that label (the judge echoing the answer). So the answer cannot erase
    the judge's rating either.
 4. Otherwise the turn is unscored with the reason.
+5. When the chosen candidate shares its sentence with earlier candidates of the judge's own (``[[A]] is better
+   than [[B]]``), the sentence's first one is the verdict, as the sentence says (and as FastChat reads it).
 
 A terse answer such as "1" or "10" plays no part: only the pattern's full text (``[[10]]``) is compared.
 FastChat (``fastchat/llm_judge/common.py``) instead takes the *first* ``[[n]]`` of the raw reply (then the first
@@ -40,7 +45,7 @@ class Candidate:
         value: The captured rating or verdict.
         start: Offset of the match in the reply.
         end: Offset just after the match.
-        quoted: Inside a quotation of the reply.
+        quoted: Inside a quotation of the reply (other than the judge's own quoted closing verdict).
         in_answer: The match's text occurs in one of the judged answers.
         verdict_position: At the reply's end or start, with at most a short label, where a verdict goes.
         echo: The reply around the match is a verbatim copy of an answer reaching beyond that label.
@@ -125,6 +130,30 @@ def _is_echo(reply: str, m: re.Match[str], label: int, answers: Sequence[str]) -
     return False
 
 
+def _quoted_closing_verdict(reply: str, m: re.Match[str]) -> bool:
+    """Whether ``m`` is a rating the judge quotes as its closing words (``... as follows: "Rating: [[8]]".``).
+
+    The match must sit in one pair of quotation marks on its line that holds nothing else but a short label
+    before it, no fence or block quote, and nothing but punctuation may follow the closing mark.
+    """
+    for q in _PAIRED.finditer(reply):
+        if not q.start() < m.start() < m.end() < q.end():
+            continue
+        inner_before, inner_after = reply[q.start() + 1:m.start()], reply[m.end():q.end() - 1]
+        line_start = reply.rfind("\n", 0, q.start()) + 1
+        return (len(_LABEL_WORD.findall(inner_before)) <= 3 and not _LABEL_WORD.search(inner_after)
+                and not reply[q.end():].strip(_TAIL_JUNK + "\"'”»」』’")
+                and not reply[line_start:q.start()].lstrip().startswith(">")
+                and not _FENCE.search(reply[q.start():q.end()]))
+    return False
+
+
+def _same_sentence(reply: str, a: Candidate, b: Candidate) -> bool:
+    """Whether two matches stand in one sentence (no sentence end or line break between them)."""
+    between = reply[a.end:b.start]
+    return not _SENTENCE_END.search(between + " ")
+
+
 def candidates(reply: str, pattern: str, answers: Sequence[str] = ()) -> list[Candidate]:
     """All matches of ``pattern`` (one group: the value) with how each was classified."""
     mask = _quoted_mask(reply)
@@ -133,9 +162,12 @@ def candidates(reply: str, pattern: str, answers: Sequence[str] = ()) -> list[Ca
     for m in re.finditer(pattern, reply):
         position, label, _ = _verdict_position(reply, m)
         in_answer = any(m.group(0) in a for a in texts)
+        quoted = any(mask[m.start():m.end()])
+        if quoted and not in_answer and _quoted_closing_verdict(reply, m):
+            quoted = False
         out.append(Candidate(
             value=m.group(1), start=m.start(), end=m.end(),
-            quoted=any(mask[m.start():m.end()]),
+            quoted=quoted,
             in_answer=in_answer,
             verdict_position=position,
             echo=in_answer and _is_echo(reply, m, label, texts),
@@ -155,7 +187,10 @@ def own_value(reply: str, patterns: Sequence[str | None], answers: Sequence[str]
             continue
         own = [c for c in found if c.own] or [c for c in found if c.verdict]
         if own:
-            return own[-1].value, None
+            k = len(own) - 1
+            while k > 0 and _same_sentence(reply, own[k - 1], own[k]):
+                k -= 1
+            return own[k].value, None
         return None, "the only ratings in the judge reply are quoted from the answer"
     return None, "no rating in judge reply"
 
@@ -198,3 +233,17 @@ def combine_orders(first: str | None, second: str | None) -> Outcome | None:
     if g1 == "tie" or g1 != g2:
         return "tie"
     return g1
+
+
+def order_changed(first: str | None, second: str | None) -> bool | None:
+    """Whether a pair's verdict changes with the presentation order (None when either order failed).
+
+    Each order's verdict is mapped back to the models (first order: A = model_a; swapped: A = model_b); the
+    verdict is consistent when both name the same model or both say tie (FastChat's "inconsistent" pairs are the
+    others, which :func:`combine_orders` counts as ties).
+    """
+    if first in _FAILED or second in _FAILED or first not in _VERDICTS or second not in _VERDICTS:
+        return None
+    g1 = {"A": "model_a", "B": "model_b"}.get(str(first), "tie")
+    g2 = {"A": "model_b", "B": "model_a"}.get(str(second), "tie")
+    return g1 != g2

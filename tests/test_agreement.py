@@ -191,7 +191,7 @@ def test_read_labels_csv_and_jsonl(tmp_path):
     [
         ("a.csv", "id,score\n1,3\n", "a.csv:1 field 'sample_id'", "missing column"),
         ("a.csv", "sample_id,model\n1,m\n", "a.csv:1 field 'score'", "need 'score' or 'winner'"),
-        ("a.csv", "sample_id,score,judge\n1,3,x\n", "a.csv:1 field 'judge'", "unknown column"),
+        ("a.csv", "sample_id,score,rater\n1,3,x\n", "a.csv:1 field 'rater'", "unknown column"),
         ("a.csv", "sample_id,score\n1,3\n2,good\n", "a.csv:3 field 'score'", "score must be a number"),
         ("a.csv", "sample_id,score\n1,3\n2,nan\n", "a.csv:3 field 'score'", "finite"),
         ("a.csv", "sample_id,score\n1,\n", "a.csv:2 field 'score'", "exactly one of"),
@@ -216,6 +216,16 @@ def test_read_labels_csv_and_jsonl(tmp_path):
             "duplicate label",
         ),
         ("a.txt", "sample_id,score\n1,3\n", "a.txt", ".csv or .jsonl"),
+        # the MT-bench human judgments as published: turn 1-based, winner with tie variants
+        ("h.json", '[{"question_id": 81, "model_a": "x", "model_b": "y", "winner": "model_a", "judge": "e",'
+                   ' "turn": 0}]', "h.json:1 field 'turn'", "1-based"),
+        ("h.jsonl", '{"question_id": 81, "model_a": "x", "model_b": "y", "winner": "A", "judge": "e", "turn": 1}\n',
+         "h.jsonl:1 field 'winner'", "tie (inconsistent)"),
+        ("h.jsonl", '{"question_id": 81, "model_a": "x", "winner": "tie", "judge": "e", "turn": 1}\n',
+         "h.jsonl:1 field 'model_b'", "missing value"),
+        ("h.jsonl", '{"question_id": 81, "model_a": "x", "model_b": "y", "winner": "tie", "judge": "e", "turn": 1,'
+                    ' "votes": 3}\n', "h.jsonl:1 field 'votes'", "unknown field"),
+        ("h.json", '{"question_id": 81}', "h.json", "JSON array"),
     ],
 )
 def test_bad_label_files_fail_with_file_line_and_field(tmp_path, name, text, where, message):

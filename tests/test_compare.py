@@ -70,7 +70,9 @@ def test_compare_model_vs_baseline_and_rerun_is_cached(env, tmp_path, capsys):
     assert len(files) == 1
     assert main(["compare", str(root), "--model", "strong", "--baseline", "weak"]) == 0
     assert env.judge_calls() == 24, "a rerun is served from the cache"
-    assert "win 12 / tie 0 / loss 0" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "win 12 / tie 0 / loss 0" in out and "swap inconsistency 0.0%" in out and "unscored 0.0%" in out
+    assert pair["swap_inconsistency"] == 0.0 and pair["unscored_share"] == 0.0
 
 
 def test_three_models_get_bradley_terry_ratings_in_order(env, tmp_path):
@@ -136,3 +138,30 @@ def test_leaderboard_rank_correlation_llmeval(tmp_path, capsys):
     common = sorted(set(a) & set(b))
     assert got["n"] == len(common) == 12
     assert got["spearman"] == pytest.approx(spearmanr([a[m] for m in common], [b[m] for m in common]).statistic)
+
+
+def test_agreement_keeps_model_pairs_apart_and_reads_mtbench_human_judgments(tmp_path, capsys):
+    """Two model pairs on one question are two comparisons; the published MT-bench format (1-based turns,
+    ``tie (inconsistent)``, several human judges per comparison, either model order) is read as FastChat's
+    ``compute_agreement.py`` reads it: each human vote against GPT-4's one vote."""
+    gpt4 = tmp_path / "gpt4_pair.jsonl"
+    rows = [(81, "x", "y", "model_a", 1), (81, "z", "x", "tie (inconsistent)", 1), (81, "x", "y", "model_b", 2)]
+    gpt4.write_text("".join(json.dumps({"question_id": q, "model_a": a, "model_b": b, "winner": w,
+                                        "judge": ["gpt-4", "pair-v2"], "turn": t}) + "\n"
+                            for q, a, b, w, t in rows), encoding="utf-8")
+    human = tmp_path / "human_judgments.json"
+    votes = [(81, "y", "x", "model_b", "expert_0", 1),  # x wins, models in the other order
+             (81, "x", "y", "tie", "expert_1", 1),
+             (81, "x", "z", "model_b", "expert_0", 1),
+             (81, "x", "y", "model_b", "author_0", 2),
+             (82, "x", "y", "model_a", "expert_0", 1)]  # no GPT-4 vote: not compared
+    human.write_text(json.dumps([{"question_id": q, "model_a": a, "model_b": b, "winner": w, "judge": j, "turn": t,
+                                  "conversation_a": [], "conversation_b": []} for q, a, b, w, j, t in votes]),
+                     encoding="utf-8")
+    assert main(["agreement", str(gpt4), str(human), "--json", str(tmp_path / "a.json")]) == 0
+    rep = json.loads((tmp_path / "a.json").read_text())
+    assert rep["kind"] == "pairwise" and rep["n_common"] == 3 and rep["n"] == 4
+    assert (rep["agree"], rep["with_tie"]) == (2, 0.5)
+    assert (rep["n_without_tie"], rep["without_tie"]) == (2, 1.0)
+    assert rep["per_turn"]["turn1"]["n"] == 3 and rep["per_turn"]["turn2"]["with_tie"] == 1.0
+    assert "turn1:" in capsys.readouterr().out

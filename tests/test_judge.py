@@ -78,13 +78,25 @@ def test_failures_are_retried_and_garbage_is_unscored(server, settings):
     assert server.judge_calls() == 10
 
 
-def test_empty_and_missing_answers_are_unscored_without_a_call(server, settings):
+def test_empty_answers_are_judged_and_counted_missing_ones_unscored(server, settings):
+    """An empty answer is the model's failure: the judge sees it and rates it (FastChat does the same), the mean
+    counts it and ``n_empty`` says how many there were; a turn with no answer at all stays unscored."""
     c = conv("7", ["   ", None])
     c = Conversation(c.question, (c.turns[0], TurnOutput("p", "<EN> q", None, "tcot: missing <TH>")))
-    judgments, scores = judge_conversations([c], settings)
-    assert server.judge_calls() == 0
-    assert [j.reason for j in judgments] == ["empty answer", "tcot: missing <TH>"]
-    assert scores.overall.mean is None and scores.n_scored == 0
+    from transeval.harness.lmeval.tcot import parse_tcot
+
+    nothing_after_tag = parse_tcot("<EN> q <RESPONSE> an answer <TH>  ").answer
+    assert nothing_after_tag == ""  # a TCoT output with nothing after <TH>: an empty answer, judged
+    tcot_empty = conv("8", [nothing_after_tag, "ตอบ"])
+    judgments, scores = judge_conversations([c, tcot_empty], settings)
+    assert server.judge_calls() == 3
+    sent = [p for r in server.judge_requests() for p in [r["messages"][-1]["content"]]]
+    assert sum("[The Start of Assistant's Answer]\n   \n[The End of Assistant's Answer]" in p for p in sent) == 1
+    by = {(j.sample_id, j.turn): j for j in judgments}
+    assert by[("7", 0)].score is not None and by[("8", 0)].score is not None
+    assert by[("7", 1)].score is None and by[("7", 1)].reason == "tcot: missing <TH>"
+    assert scores.n_scored == 3 and scores.n_total == 4 and scores.n_empty == 2
+    assert scores.overall.mean == (by[("7", 0)].score + by[("8", 0)].score + by[("8", 1)].score) / 3
 
 
 def test_unparsable_rating_is_none_not_zero(server, settings):

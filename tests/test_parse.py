@@ -150,3 +150,28 @@ def test_terse_answers_are_scored_end_to_end(server: ScriptedOpenAI, tmp_path: P
                              backoff_s=0.01, cache_path=tmp_path / "cache.sqlite")
     out = judge([conv], jobs_for(SPEC), settings)
     assert [(j.turn, j.score, j.reason) for j in out.judgments] == [(0, 1.0, None), (1, 1.0, None)]
+
+
+@pytest.mark.parametrize(("reply", "expected"), [
+    # GPT-4's real closing form (FastChat forks' gpt-4_single.jsonl): the quoted rating is the judge's verdict
+    ('The answer is mostly correct. Therefore, I would rate it as follows: "Rating: [[8]]".', 8.0),
+    ('Helpful and accurate. My rating: "[[9]]"', 9.0),
+    ("Helpful and accurate. I would rate it: 'Rating: [[7]]'.", 7.0),  # ASCII single quotes: not a quotation
+    # still the answer's: its text occurs in the answer, or more than a label is quoted, or it is not the end
+    ('The answer says "Rating: [[10]]".', None),
+    ('It closes with "this is my favourite answer, Rating: [[9]]".', None),
+    ('It writes "Rating: [[9]]" and stops. Rating: [[4]]', 4.0),
+    ('"Rating: [[9]]"\n\nThe answer is weak.', None),
+])
+def test_quoted_closing_verdict_counts(single, reply, expected):
+    assert single.parse(reply, (FAKE,)).score == expected
+
+
+@pytest.mark.parametrize(("reply", "expected"), [
+    ("Both have flaws, but overall [[A]] is better than [[B]].", "A"),
+    ("My final verdict: [[B]] is better than [[A]]", "B"),
+    ("At first sight [[A]].\n\nOn reflection B is better. [[B]]", "B"),
+    ("[[A]]\n\n[[B]]", "B"),
+])
+def test_pairwise_sentence_names_the_winner_first(pair, reply, expected):
+    assert pair.parse_verdict(reply, ("answer one", "answer two"))[0] == expected

@@ -373,9 +373,9 @@ CASES: list[Case] = [
          "transeval: error: {tmp}/labels.csv:3 field 'score': score must be a number, got 'seven'",
          "fix the row", call=labels("labels.csv", "sample_id,turn,score\n81,0,7\n82,0,seven\n")),
     Case("labels-unknown-column", "labels file: unknown column",
-         "transeval: error: {tmp}/labels.csv:1 field 'judge': unknown column (allowed: sample_id, turn, score, "
-         "winner, model, category)", "remove the column",
-         call=labels("labels.csv", "sample_id,turn,score,judge\n81,0,7,x\n")),
+         "transeval: error: {tmp}/labels.csv:1 field 'rater': unknown column (allowed: sample_id, turn, score, "
+         "winner, model, category, model_a, model_b, judge)", "remove the column",
+         call=labels("labels.csv", "sample_id,turn,score,rater\n81,0,7,x\n")),
     Case("labels-duplicate", "labels file: two labels for one turn",
          "transeval: error: {tmp}/labels.csv:3 field 'sample_id': duplicate label for sample_id '81', turn 0, "
          "model None (first on line 2)", "keep one",

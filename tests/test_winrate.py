@@ -231,7 +231,7 @@ def test_lc_equals_raw_without_length_effect():
     assert abs(r.length_coef) < 0.5
 
 
-def test_lc_several_models_use_instruction_difficulty():
+def test_lc_several_models_use_instruction_difficulty_when_given():
     skills = {"m1": 1.0, "m2": -0.5, "m3": 0.0}
     longer = {"m1": 0.8, "m2": 0.3, "m3": 0.5}
     raw_err, lc_err = [], []
@@ -242,7 +242,9 @@ def test_lc_several_models_use_instruction_difficulty():
             for k, m in enumerate(skills)
             for p in _lc_prefs(m, 80, longer[m], 3.0, skills[m], 10 * rep + k, difficulty)
         ]
-        r = length_controlled_win_rate(prefs, iters=0)
+        assert not length_controlled_win_rate(prefs, iters=0)["m1"].with_difficulty
+        table = {f"q{q}": float(d) for q, d in enumerate(difficulty)}  # AlpacaEval's precomputed table's role
+        r = length_controlled_win_rate(prefs, iters=0, difficulty=table)
         assert list(r) == ["m1", "m2", "m3"]
         assert all(x.with_difficulty and x.n == 80 for x in r.values())
         # the usually-longer m1 loses some of its raw rate, the usually-shorter m2 gains
@@ -262,6 +264,8 @@ def test_lc_rejects_mixed_baselines_and_bad_preferences():
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         length_controlled_win_rate([Preference("q", 0, "m", "base", 2.0, 10, 5)])
     assert length_controlled_win_rate([]) == {}
+    with pytest.raises(ValueError, match="no instruction difficulty"):
+        length_controlled_win_rate([good], difficulty={"other": 0.0})
 
 
 def test_preferences_from_verdicts_orients_and_skips():

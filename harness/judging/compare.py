@@ -15,13 +15,14 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from transeval.core.errors import TransevalError
-from transeval.core.records import Conversation, Judgment, TaskScores
+from transeval.core.records import Conversation, TaskScores
 
 COMPARISONS = "comparisons"
 
@@ -109,6 +110,9 @@ def compare_runs(root: Path, models: Sequence[str], baseline: str | None, tasks:
             jobs = [MetricJob("win_rate", rubric, y)]
             check_rubrics(convs, jobs)
             folder = root / COMPARISONS / f"{safe_name(x)}__vs__{safe_name(y)}"
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / COMPARISON_FILE).write_text(json.dumps({"model": x, "baseline": y}),
+                                                  encoding="utf-8")
             outcome = judge_task(convs, jobs, settings, folder, "pairwise")
             s = outcome.scores["win_rate"]
             report["tasks"].setdefault(task, {})[f"{x} vs {y}"] = _pair_summary(x, y, s)
@@ -143,7 +147,9 @@ def _pair_summary(x: str, y: str, s: TaskScores) -> dict[str, Any]:
     return {"model": x, "baseline": y, "wins": p.wins if p else 0, "ties": p.ties if p else 0,
             "losses": p.losses if p else 0, "win_rate_adjusted": s.overall.mean, "ci_low": s.overall.ci_low,
             "ci_high": s.overall.ci_high, "lc_win_rate": p.lc_win_rate if p else None, "n_unscored":
-            s.n_total - s.n_scored, "per_category": {k: asdict(v) for k, v in s.per_category.items()},
+            s.n_total - s.n_scored, "unscored_share": (s.n_total - s.n_scored) / s.n_total if s.n_total else None,
+            "swap_inconsistency": s.swap_inconsistency, "n_empty": s.n_empty, "judge_model": s.judge_model,
+            "rubrics": list(s.rubrics), "per_category": {k: asdict(v) for k, v in s.per_category.items()},
             "per_turn": {k: asdict(v) for k, v in s.per_turn.items()}}
 
 
@@ -153,47 +159,136 @@ def _pair_line(task: str, x: str, y: str, s: TaskScores) -> str:
         return f"{task}: {x} vs {y}: no verdicts ({s.n_total - s.n_scored} unscored)"
     ci = f" [{s.overall.ci_low:.2f}, {s.overall.ci_high:.2f}]" if s.overall.ci_low is not None else ""
     lc = f", LC {p.lc_win_rate:.2f}" if p.lc_win_rate is not None else ""
+    swap = f"swap inconsistency {s.swap_inconsistency:.1%}" if s.swap_inconsistency is not None else ""
+    unscored = f"unscored {(s.n_total - s.n_scored) / s.n_total:.1%}" if s.n_total else ""
+    empty = f"{s.n_empty} empty answers" if s.n_empty else ""
+    judge = "; ".join(filter(None, [f"judge {s.judge_model}", swap, unscored, empty]))
     return (f"{task}: {x} vs {y}: win {p.wins} / tie {p.ties} / loss {p.losses}, win rate (ties half) "
-            f"{s.overall.mean:.2f}{ci}{lc}")
+            f"{s.overall.mean:.2f}{ci}{lc} ({judge})")
 
 
 # ------------------------------------------------------------------------------------------------ agreement
 
 
-def _judgments_of(path: Path, metric: str) -> list[Judgment]:
+COMPARISON_FILE = "comparison.json"  # in each comparisons/<X>__vs__<Y>/ folder: which model is which
+
+
+@dataclass(frozen=True)
+class Vote:
+    """One judge's verdict (or score) on one comparison, keyed as FastChat's ``compute_agreement.py`` keys it.
+
+    Attributes:
+        sample_id: The question.
+        turn: 0-based turn.
+        models: The model pair in name order (a winner is oriented to it), the one model graded, or None when
+            the source does not say which models (it then matches any models of the other side).
+        judge: Who gave it (a judge model, ``expert_0``, ...).
+        score: A numeric grade (single grading), else None.
+        winner: "model_a" (the first of ``models``), "model_b" or "tie" for a pairwise verdict, else None.
+        category: The question's category, if known.
+    """
+
+    sample_id: str
+    turn: int
+    models: tuple[str, ...] | None
+    judge: str
+    score: float | None
+    winner: str | None
+    category: str | None = None
+
+
+def _vote(sample_id: str, turn: int, model_a: str | None, model_b: str | None, judge: str, score: float | None,
+          winner: str | None, category: str | None = None) -> Vote:
+    """A vote with its pair in name order (FastChat's order-normalised key) and the winner turned with it."""
+    if model_a is None:
+        return Vote(sample_id, turn, None, judge, score, winner, category)
+    if model_b is None:
+        return Vote(sample_id, turn, (safe_name(model_a),), judge, score, winner, category)
+    a, b = safe_name(model_a), safe_name(model_b)
+    if a > b:
+        a, b = b, a
+        winner = {"model_a": "model_b", "model_b": "model_a"}.get(winner or "", winner)
+    return Vote(sample_id, turn, (a, b), judge, score, winner, category)
+
+
+def _models_of(file: Path) -> tuple[str | None, str | None]:
+    """The models behind a judgments file: a comparison folder's record, else its run's model name."""
+    record = file.parent / COMPARISON_FILE
+    if record.is_file():
+        try:
+            data = json.loads(record.read_text(encoding="utf-8"))
+            return str(data["model"]), str(data["baseline"])
+        except (ValueError, KeyError, TypeError):
+            return None, None
+    for results in sorted(file.parent.glob("results_*.json"), reverse=True):
+        try:
+            name = json.loads(results.read_text(encoding="utf-8")).get("model_name")
+        except (ValueError, AttributeError):
+            continue
+        if name:
+            return str(name), None
+    return None, None
+
+
+def _side(path: Path, metric: str) -> list[Vote]:
+    """Every vote in a judgments file/folder or a labels file (MT-bench human judgments included)."""
     from transeval.harness.judging.store import merge_judgments, read_judgments
-
-    files = sorted(path.rglob("judgments_*.jsonl")) if path.is_dir() else [path]
-    if not files:
-        raise TransevalError("no judgments_*.jsonl here", file=path)
-    found = [j for f in files for j in merge_judgments(read_judgments(f)) if j.metric == metric]
-    if not found:
-        raise TransevalError(f"no judgments of metric '{metric}'", file=path)
-    return found
-
-
-def _side(path: Path, metric: str) -> dict[tuple[str, int], tuple[float | None, str | None, str | None]]:
-    """(sample, turn) -> (score, winner, category) from a judgments file/folder or a labels file."""
     from transeval.harness.stats.agreement import read_labels
 
     if not path.exists():
         raise TransevalError("not found", file=path)
     if path.is_dir() or path.name.startswith("judgments_"):
-        out: dict[tuple[str, int], tuple[float | None, str | None, str | None]] = {}
-        for j in _judgments_of(path, metric):
-            winner = {"model": "model_a", "baseline": "model_b", "tie": "tie"}.get(
-                j.pair.winner or "") if j.pair else None
-            out[(j.sample_id, j.turn)] = (None if j.pair else j.score, winner, None)
-        return out
-    return {(lab.sample_id, lab.turn): (lab.score, lab.winner, lab.category) for lab in read_labels(path)}
+        files = sorted(path.rglob("judgments_*.jsonl")) if path.is_dir() else [path]
+        if not files:
+            raise TransevalError("no judgments_*.jsonl here", file=path)
+        votes = []
+        for f in files:
+            model, default_other = _models_of(f)
+            for j in merge_judgments(read_judgments(f)):
+                if j.metric != metric:
+                    continue
+                if j.pair is not None:
+                    winner = {"model": "model_a", "baseline": "model_b", "tie": "tie"}.get(j.pair.winner or "")
+                    other = j.pair.baseline or default_other
+                    votes.append(_vote(j.sample_id, j.turn, model, other if model else None, j.judge_model, None,
+                                       winner))
+                else:
+                    votes.append(_vote(j.sample_id, j.turn, model, None, j.judge_model, j.score, None))
+        if not votes:
+            raise TransevalError(f"no judgments of metric '{metric}'", file=path)
+        return votes
+    return [_vote(lab.sample_id, lab.turn, lab.model, lab.model_b, lab.judge or path.name, lab.score, lab.winner,
+                  lab.category) for lab in read_labels(path)]
+
+
+def _matched(left: Sequence[Vote], right: Sequence[Vote]) -> list[tuple[tuple[Any, ...], Vote, Vote]]:
+    """Every (left vote, right vote) on the same comparison.
+
+    The same question, turn and model pair (either side's unknown models match any); each left judge's vote
+    against each right judge's vote (as FastChat pairs GPT-4's one vote with every human vote).
+    """
+    by_item: dict[tuple[str, int], list[Vote]] = defaultdict(list)
+    for v in right:
+        by_item[(v.sample_id, v.turn)].append(v)
+    out = []
+    for lv in left:
+        for rv in by_item.get((lv.sample_id, lv.turn), ()):
+            if lv.models is None or rv.models is None or lv.models == rv.models:
+                out.append(((lv.sample_id, lv.turn, lv.models or rv.models), lv, rv))
+    return out
 
 
 def agreement(a: Path, b: Path, metric: str = "score", leaderboard: bool = False,
               column: str = "overall") -> dict[str, Any]:
-    """Agreement of two judgments of the same samples, or rank correlation of two leaderboards (CSV).
+    """Agreement of two judgments of the same comparisons, or rank correlation of two leaderboards (CSV).
+
+    A comparison is a question, turn and model pair (order-normalised, as FastChat's ``compute_agreement.py``);
+    several judges on one comparison (the MT-bench human judgments have up to five) each give a vote, and every
+    vote of one side is paired with every vote of the other on that comparison. Pairwise agreement is reported
+    with and without ties (Zheng et al. 2023, §4.2), overall and per turn.
 
     Raises:
-        TransevalError: when the inputs share no samples or cannot be read.
+        TransevalError: when the inputs share no comparisons or cannot be read.
     """
     from transeval.harness.stats.agreement import (
         rank_correlation,
@@ -205,17 +300,20 @@ def agreement(a: Path, b: Path, metric: str = "score", leaderboard: bool = False
     if leaderboard:
         rc = rank_correlation(read_leaderboard_csv(a, column), read_leaderboard_csv(b, column))
         return {"kind": "leaderboard", **asdict(rc)}
-    left, right = _side(a, metric), _side(b, metric)
-    keys = sorted(set(left) & set(right))
-    if not keys:
-        raise TransevalError(f"no (sample_id, turn) in common with {b}", file=a)
-    if any(left[k][1] is not None for k in keys) or any(right[k][1] is not None for k in keys):
-        va = verdict_agreement([left[k][1] for k in keys], [right[k][1] for k in keys])
-        return {"kind": "pairwise", "n_common": len(keys), **asdict(va)}
-    cats = [left[k][2] or right[k][2] or "" for k in keys]
-    sa = score_agreement([left[k][0] for k in keys], [right[k][0] for k in keys],
+    pairs = _matched(_side(a, metric), _side(b, metric))
+    if not pairs:
+        raise TransevalError(f"no comparison (question, turn, models) in common with {b}", file=a)
+    common = len({k for k, _, _ in pairs})
+    if any(lv.winner is not None or rv.winner is not None for _, lv, rv in pairs):
+        va = verdict_agreement([lv.winner for _, lv, _ in pairs], [rv.winner for _, _, rv in pairs])
+        per_turn = {f"turn{t + 1}": asdict(verdict_agreement([lv.winner for _, lv, _ in pairs if lv.turn == t],
+                                                             [rv.winner for _, _, rv in pairs if rv.turn == t]))
+                    for t in sorted({lv.turn for _, lv, _ in pairs})}
+        return {"kind": "pairwise", "n_common": common, **asdict(va), "per_turn": per_turn}
+    cats = [lv.category or rv.category or "" for _, lv, rv in pairs]
+    sa = score_agreement([lv.score for _, lv, _ in pairs], [rv.score for _, _, rv in pairs],
                          categories=cats if any(cats) else None)
-    return {"kind": "scores", "n_common": len(keys), **json.loads(json.dumps(asdict(sa), default=str))}
+    return {"kind": "scores", "n_common": common, **json.loads(json.dumps(asdict(sa), default=str))}
 
 
 def print_agreement(report: dict[str, Any]) -> None:
@@ -227,5 +325,8 @@ def print_agreement(report: dict[str, Any]) -> None:
             "pairwise": ("n_common", "n", "with_tie", "n_without_tie", "without_tie"),
             "scores": ("n_common", "n", "exact", "within_1", "cohen_kappa", "spearman")}[report["kind"]]
     print("  ".join(f"{k}={fmt(report.get(k))}" for k in keys), file=sys.stdout)
+    for turn, sub in (report.get("per_turn") or {}).items():
+        print(f"  {turn}: " + "  ".join(f"{k}={fmt(sub.get(k))}" for k in ("n", "with_tie", "n_without_tie",
+                                                                            "without_tie")))
     for cat, sub in (report.get("per_category") or {}).items():
         print(f"  {cat}: " + "  ".join(f"{k}={fmt(sub.get(k))}" for k in ("n", "exact", "within_1", "cohen_kappa")))

@@ -135,7 +135,15 @@ def score_metrics(task: str, judge_model: str, judgments: Sequence[Judgment], co
                                 else 0, metric=metric, mode=mode, aspect_names=aspects, scale=scale)
         if mode == "pairwise":
             out[metric] = _with_lc(out[metric], mine, convs)
+        out[metric] = replace(out[metric], n_empty=count_empty(mine, convs))
     return out
+
+
+def count_empty(judgments: Sequence[Judgment], convs: Sequence[Conversation]) -> int:
+    """How many of the judged turns had an empty or whitespace answer (judged like any answer, counted apart)."""
+    answers = {(c.question.question_id, k): t.answer for c in convs for k, t in enumerate(c.turns)}
+    seen = {(j.sample_id, j.turn) for j in judgments}
+    return sum(1 for key in seen if (a := answers.get(key)) is not None and not a.strip())
 
 
 def _with_lc(scores: TaskScores, judgments: Sequence[Judgment], convs: Sequence[Conversation]) -> TaskScores:
@@ -155,10 +163,32 @@ def _with_lc(scores: TaskScores, judgments: Sequence[Judgment], convs: Sequence[
                                 len(conv.turns[j.turn].answer or ""), len(base[j.turn] or "")))
     if len(prefs) < 5 or scores.pairwise is None:
         return scores
-    lc = length_controlled_win_rate(prefs).get("model")
+    lc = length_controlled_win_rate(prefs, difficulty=_lc_difficulty(prefs)).get("model")
     if lc is None:
         return scores
     return replace(scores, pairwise=replace(scores.pairwise, lc_win_rate=lc.lc_win_rate))
+
+
+def _lc_difficulty(prefs: Sequence[Any]) -> dict[str, float] | None:
+    """AlpacaEval's precomputed instruction difficulty from ``$TRANSEVAL_LC_DIFFICULTY``, if it covers every question.
+
+    The file is alpaca_eval's ``instruction_difficulty.csv`` (index, difficulty). Without it (or when it misses a
+    question) the LC GLM has no difficulty term: alpaca_eval's ``length_controlled_minimal``.
+    """
+    import os
+
+    from transeval.harness.stats.winrate import read_instruction_difficulty
+
+    path = os.environ.get("TRANSEVAL_LC_DIFFICULTY")
+    if not path:
+        return None
+    table = read_instruction_difficulty(path)
+    missing = {p.question_id for p in prefs} - set(table)
+    if missing:
+        print(f"transeval: warning: {path} has no difficulty for {len(missing)} questions; LC without it",
+              file=sys.stderr)
+        return None
+    return table
 
 
 def judge_task(convs: Sequence[Conversation], jobs: Sequence[MetricJob], settings: JudgeSettings,
@@ -199,8 +229,13 @@ def judge_task(convs: Sequence[Conversation], jobs: Sequence[MetricJob], setting
     failed = sum(j.error_kind in ("transport", "auth") for j in outcome.judgments)
     for metric, s in scores.items():
         mean = "n/a" if s.overall.mean is None else f"{s.overall.mean:.3g}"
+        mixed = ", " in s.judge_model or len(s.endpoints) > 1
         print(f"transeval: {task}: {metric} {mean} ({s.n_scored}/{s.n_total} scored; judge {s.judge_model}"
-              f"{'; served ' + ', '.join(s.served_models) if s.served_models else ''})", file=sys.stderr)
+              f"{'; served ' + ', '.join(s.served_models) if s.served_models else ''}"
+              f"{f'; {s.n_empty} empty answers judged' if s.n_empty else ''}"
+              f"{f'; swap inconsistency {s.swap_inconsistency:.1%}' if s.swap_inconsistency is not None else ''}"
+              f"{'; WARNING: one number from several judges' if mixed else ''})",
+              file=sys.stderr)
     cached = sum(j.cached for j in outcome.judgments)
     print(f"transeval: {task}: {outcome.calls} API calls ({outcome.attempts} attempts, {cached} judgments cached)",
           file=sys.stderr)

@@ -9,6 +9,7 @@ and Cohen 1968 (weighted kappa) via ``sklearn.metrics.cohen_kappa_score``; Spear
 from __future__ import annotations
 
 import csv
+import json
 import math
 import warnings
 from collections import defaultdict
@@ -173,11 +174,16 @@ class VerdictAgreement:
     without_tie: float | None
 
 
+#: Tie labels of the published MT-bench judgments: humans' "tie (bothbad)", GPT-4's "tie (inconsistent)" (the two
+#: orders disagreed). FastChat's ``compute_agreement.py`` counts any of them as a tie equal to any other.
+TIE_VARIANTS = ("tie (bothbad)", "tie (inconsistent)")
+
+
 def _winner(value: str) -> str:
-    """Normalise a verdict: FastChat's human votes also use "tie (bothbad)", counted as a tie."""
+    """Normalise a verdict: every published tie variant is a tie."""
     if value in WINNERS:
         return value
-    if value == "tie (bothbad)":
+    if value in TIE_VARIANTS:
         return "tie"
     raise ValueError(f"winner must be one of {', '.join(WINNERS)}, got {value!r}")
 
@@ -288,9 +294,11 @@ class Label:
         turn: Turn index, 0-based (default 0).
         score: A numeric grade, or None for a pairwise label.
         winner: "model_a", "model_b" or "tie" for a pairwise label, else None.
-        model: The model graded (or the pair's name), if given.
+        model: The model graded, or for a pairwise label model_a, if given.
         category: The item's category, if given.
-        line: Line of the label in its file (for messages).
+        line: Line (or record number, in a JSON array) of the label in its file (for messages).
+        model_b: For a pairwise label: the other model, if given.
+        judge: Who labelled it (``expert_0``, ``author_2``, ``gpt-4/pair-v2``), if given.
     """
 
     sample_id: str
@@ -300,9 +308,18 @@ class Label:
     model: str | None
     category: str | None
     line: int
+    model_b: str | None = None
+    judge: str | None = None
 
 
-LABEL_FIELDS = ("sample_id", "turn", "score", "winner", "model", "category")
+LABEL_FIELDS = ("sample_id", "turn", "score", "winner", "model", "category", "model_a", "model_b", "judge")
+#: The MT-bench human judgments as published (lmsys/mt_bench_human_judgments, FastChat ``compute_agreement.py``'s
+#: input): turn is 1-based there.
+MTBENCH_VOTE_FIELDS = ("question_id", "model_a", "model_b", "winner", "judge", "turn")
+_MTBENCH_VOTE_EXTRA = ("conversation_a", "conversation_b", "tstamp")
+#: FastChat's own pairwise judgment lines (``model_judgment/gpt-4_pair.jsonl``).
+FASTCHAT_PAIR_FIELDS = ("question_id", "model_1", "model_2", "g1_winner", "g2_winner", "judge", "turn")
+_FASTCHAT_PAIR_EXTRA = ("g1_user_prompt", "g1_judgment", "g2_user_prompt", "g2_judgment", "tstamp")
 
 
 def _read_csv(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
@@ -351,6 +368,8 @@ def _parse_label(rec: Mapping[str, Any], path: Path, line: int, from_csv: bool) 
             raise err(f"expected text, got {v!r}", fld)
         return str(v).strip()
 
+    if rec.get("model") not in (None, "") and rec.get("model_a") not in (None, ""):
+        raise err("give either 'model' or 'model_a'", "model_a")
     sample_id = text("sample_id", required=True) or ""
     turn_raw = rec.get("turn")
     turn = 0
@@ -383,19 +402,86 @@ def _parse_label(rec: Mapping[str, Any], path: Path, line: int, from_csv: bool) 
             raise err(f"score must be a finite number, got {raw!r}", "score")
     else:
         raw = rec["winner"]
-        if not isinstance(raw, str) or raw.strip() not in (*WINNERS, "tie (bothbad)"):
+        if not isinstance(raw, str) or raw.strip() not in (*WINNERS, *TIE_VARIANTS):
             raise err(f"winner must be one of {', '.join(WINNERS)}, got {raw!r}", "winner")
         winner = _winner(raw.strip())
-    return Label(sample_id, turn, score, winner, text("model"), text("category"), line)
+    return Label(sample_id, turn, score, winner, text("model") or text("model_a"), text("category"), line,
+                 text("model_b"), text("judge"))
+
+
+def _judge_name(value: Any) -> str:
+    """A published judge field as text (GPT-4's is a list such as ``["gpt-4", "pair-v2"]``)."""
+    return "/".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+
+def _published_label(rec: Mapping[str, Any], path: Path, line: int) -> Label | None:
+    """A label from an MT-bench human-judgment record or a FastChat pair judgment line (None: a failed judgment).
+
+    Raises:
+        TransevalError: naming the file, line and field of a missing or malformed value.
+    """
+    def err(msg: str, fld: str) -> TransevalError:
+        return TransevalError(msg, file=path, line=line, field=fld)
+
+    fastchat = "g1_winner" in rec
+    fields, extra = (FASTCHAT_PAIR_FIELDS, _FASTCHAT_PAIR_EXTRA) if fastchat else (MTBENCH_VOTE_FIELDS,
+                                                                                  _MTBENCH_VOTE_EXTRA)
+    unknown = sorted(set(rec) - set(fields) - set(extra))
+    if unknown:
+        raise err(f"unknown field (MT-bench judgments have: {', '.join(fields)})", unknown[0])
+    for fld in fields:
+        if rec.get(fld) in (None, ""):
+            raise err("missing value", fld)
+    turn = rec["turn"]
+    if isinstance(turn, bool) or not isinstance(turn, int) or turn < 1:
+        raise err(f"turn must be an integer >= 1 (1-based, as published), got {turn!r}", "turn")
+    a, b = (rec["model_1"], rec["model_2"]) if fastchat else (rec["model_a"], rec["model_b"])
+    if fastchat:
+        g1, g2 = rec["g1_winner"], rec["g2_winner"]
+        for fld, v in (("g1_winner", g1), ("g2_winner", g2)):
+            if v not in ("model_1", "model_2", "tie", "error"):
+                raise err(f"must be model_1, model_2, tie or error, got {v!r}", fld)
+        if "error" in (g1, g2):
+            return None  # FastChat's show_result.py drops it too
+        winner = {"model_1": "model_a", "model_2": "model_b"}.get(g1, "tie") if g1 == g2 else "tie"
+    else:
+        raw = rec["winner"]
+        if not isinstance(raw, str) or raw not in (*WINNERS, *TIE_VARIANTS):
+            raise err(f"winner must be one of {', '.join((*WINNERS, *TIE_VARIANTS))}, got {raw!r}", "winner")
+        winner = _winner(raw)
+    return Label(str(rec["question_id"]), turn - 1, None, winner, str(a), None, line, str(b), _judge_name(rec["judge"]))
+
+
+def _json_records(path: Path) -> list[tuple[int, Mapping[str, Any]]]:
+    """(record number, record) of a JSON array file, or (line, record) when the ``.json`` file is JSON lines."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise TransevalError("not UTF-8 text", file=path) from None
+    except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data":
+            return list(read_jsonl(path))
+        raise TransevalError(f"not valid JSON ({exc.msg})", file=path, line=exc.lineno) from None
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        raise TransevalError("expected a JSON array of objects (MT-bench judgments)", file=path)
+    return list(enumerate(data, 1))
 
 
 def read_labels(path: str | Path) -> list[Label]:
-    """Read reference labels from a ``.csv`` (with a header) or ``.jsonl`` file, strictly.
+    """Read reference labels from a ``.csv`` (with a header), ``.jsonl`` or ``.json`` file, strictly.
 
     Columns: ``sample_id`` (required), ``turn`` (optional, 0-based, default 0), exactly one of ``score`` (a number)
-    and ``winner`` ("model_a" | "model_b" | "tie"; FastChat's "tie (bothbad)" is read as "tie") per row, and
-    optional ``model`` and ``category``. Any other column, a missing or malformed value, or a second label for the
-    same (sample_id, turn, model) raises :class:`TransevalError` with the file, line and field.
+    and ``winner`` ("model_a" | "model_b" | "tie"; FastChat's "tie (bothbad)" and "tie (inconsistent)" are read
+    as "tie") per row, and optional ``model`` (or ``model_a``), ``model_b``, ``judge`` and ``category``.
+
+    Two published formats are read as they are (``.jsonl``, or ``.json`` as an array or JSON lines): the MT-bench
+    human judgments (``question_id, model_a, model_b, winner, judge, turn``, turn 1-based, as in
+    lmsys/mt_bench_human_judgments; ``conversation_a``/``conversation_b`` are ignored) and FastChat's pairwise
+    judgment lines (``gpt-4_pair.jsonl``: ``model_1, model_2, g1_winner, g2_winner``, combined as
+    ``show_result.py`` does: two equal verdicts win, otherwise a tie; a line with an "error" order is skipped).
+
+    Any other column, a missing or malformed value, or a second label for the same (sample_id, turn, models,
+    judge) raises :class:`TransevalError` with the file, line and field.
 
     Args:
         path: The label file.
@@ -408,12 +494,12 @@ def read_labels(path: str | Path) -> list[Label]:
     """
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix not in (".csv", ".jsonl"):
-        raise TransevalError("label files must be .csv or .jsonl", file=path)
+    if suffix not in (".csv", ".jsonl", ".json"):
+        raise TransevalError("label files must be .csv or .jsonl (or MT-bench judgments as .json)", file=path)
     if not path.is_file():
         raise TransevalError("file not found", file=path)
     labels: list[Label] = []
-    seen: dict[tuple[str, int, str | None], int] = {}
+    seen: dict[tuple[str, int, str | None, str | None, str | None], int] = {}
     rows: Iterable[tuple[int, Mapping[str, Any]]]
     if suffix == ".csv":
         header, rows = _read_csv(path)
@@ -427,14 +513,20 @@ def read_labels(path: str | Path) -> list[Label]:
                 f"unknown column (allowed: {', '.join(LABEL_FIELDS)})", file=path, line=1, field=unknown[0]
             )
     else:
-        rows = read_jsonl(path)
+        rows = _json_records(path) if suffix == ".json" else read_jsonl(path)
     for line, rec in rows:
-        label = _parse_label(rec, path, line, from_csv=suffix == ".csv")
-        key = (label.sample_id, label.turn, label.model)
+        published = suffix != ".csv" and ("question_id" in rec and "sample_id" not in rec)
+        parsed = _published_label(rec, path, line) if published else _parse_label(rec, path, line,
+                                                                                    from_csv=suffix == ".csv")
+        if parsed is None:
+            continue
+        label = parsed
+        key = (label.sample_id, label.turn, label.model, label.model_b, label.judge)
         if key in seen:
+            who = label.model if label.model_b is None else f"{label.model} vs {label.model_b}"
             raise TransevalError(
-                f"duplicate label for sample_id {label.sample_id!r}, turn {label.turn}, model {label.model!r} "
-                f"(first on line {seen[key]})",
+                f"duplicate label for sample_id {label.sample_id!r}, turn {label.turn}, model {who!r}"
+                f"{f', judge {label.judge!r}' if label.judge else ''} (first on line {seen[key]})",
                 file=path,
                 line=line,
                 field="sample_id",

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 from transeval.core.records import Estimate, Judgment, PairCounts, TaskScores
+from transeval.judges.parse import order_changed
 
 BOOTSTRAP_ITERS = 2000
 SEED = 1234
@@ -168,7 +169,9 @@ def summarize(
     points = sum(j.score or 0.0 for j in per_question) if per_question else None
     max_points = sum(j.max_score or 0.0 for j in per_question) if per_question else None
     pair = None
+    swap: float | None = None
     if mode == "pairwise":
+        swap = swap_inconsistency(judgments)
         winners = Counter(j.pair.winner for j in judgments if j.pair is not None and j.pair.winner)
         decided = sum(winners.values())
         baseline = next((j.pair.baseline for j in judgments if j.pair is not None), "")
@@ -195,4 +198,16 @@ def summarize(
         aspects=aspect_average(judgments, aspect_names, scale=scale)[1] if mode == "aspects" else {},
         pairwise=pair,
         n_judge_errors=sum(j.error_kind in ("transport", "auth") for j in judgments),
+        swap_inconsistency=swap,
     )
+
+
+def swap_inconsistency(judgments: Iterable[Judgment]) -> float | None:
+    """The share of pairs judged in both orders whose verdict changes with the order (None when there are none).
+
+    A judge free of position bias scores 0; GPT-4 on FastChat's published MT-bench pairs changes about a third
+    of its verdicts (Zheng et al. 2023, Table 2, reports 65% consistency for GPT-4 pair-v2).
+    """
+    changed = [order_changed(j.pair.first, j.pair.second) for j in judgments if j.pair is not None]
+    known = [c for c in changed if c is not None]
+    return sum(known) / len(known) if known else None

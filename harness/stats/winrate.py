@@ -21,9 +21,9 @@ import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
-from scipy import sparse
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
@@ -336,7 +336,7 @@ class LCWinRate:
         ci_low: 2.5th percentile of ``lc_win_rate`` over bootstrap refits (questions resampled); None without.
         ci_high: 97.5th percentile.
         length_coef: Fitted weight of tanh(standardised length difference) (> 0: longer answers are preferred).
-        with_difficulty: Whether the GLM had the instruction-difficulty term (only with more than one model).
+        with_difficulty: Whether the GLM had the instruction-difficulty term (a precomputed table was given).
     """
 
     model: str
@@ -375,116 +375,151 @@ def preferences_from_verdicts(verdicts: Iterable[PairVerdict], baseline: str) ->
     return out
 
 
-_CS = tuple(np.logspace(-2, 4, 7))  # grid for the cross-validated penalty (alpaca_eval uses 10 values in 1e-4..1e4)
+#: alpaca_eval's GLM fit (``glm_winrate.fit_LogisticRegressionCV``): sklearn's ``LogisticRegressionCV`` defaults
+#: (10 penalties log-spaced over 1e-4..1e4), L1, liblinear, no separate intercept, ``random_state=123``, 5 group folds.
+LC_CS = tuple(np.logspace(-4, 4, 10))
+LC_SEED = 123
+LC_FOLDS = 5
 
 
-def _soft_fit(x: np.ndarray | sparse.csr_matrix, p: np.ndarray, c: float) -> LogisticRegression:
-    """L2 logistic regression on soft labels: each row twice, as y=1 with weight p and as y=0 with weight 1 - p."""
-    xx = sparse.vstack([x, x], format="csr") if sparse.issparse(x) else np.vstack([x, x])
-    yy = np.concatenate([np.ones(len(p)), np.zeros(len(p))])
-    ww = np.concatenate([p, 1.0 - p])
-    lr = LogisticRegression(fit_intercept=False, C=c, tol=1e-8, max_iter=1_000, solver="newton-cholesky")
+def _liblinear_state(k: int) -> np.random.RandomState:
+    """The random state liblinear gets for the k-th penalty of a ``LogisticRegressionCV`` path.
+
+    sklearn's ``_logistic_regression_path`` makes one ``RandomState(random_state)`` per path and liblinear draws
+    its seed from it once per penalty, so the k-th penalty of each fold's path is fitted with the (k+1)-th draw
+    (and the final refit, a path of one penalty, with the first).
+    """
+    state = np.random.RandomState(LC_SEED)
+    for _ in range(k):
+        state.randint(np.iinfo("i").max)
+    return state
+
+
+def _l1_fit(x: np.ndarray, p: np.ndarray, c: float, k: int = 0) -> LogisticRegression:
+    """alpaca_eval's fit on soft labels: each row twice, y=1 with weight p and y=0 with weight 1 - p (L1, liblinear).
+
+    ``k``: the penalty's position in the cross-validation path (its liblinear seed, see :func:`_liblinear_state`).
+    """
+    lr = LogisticRegression(C=c, penalty="l1", solver="liblinear", fit_intercept=False,
+                            random_state=_liblinear_state(k))
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        lr.fit(xx, yy, sample_weight=ww)
+        warnings.simplefilter("ignore")  # ConvergenceWarning; sklearn's deprecation notice for penalty=
+        lr.fit(np.vstack([x, x]), np.concatenate([np.ones(len(p)), np.zeros(len(p))]),
+               sample_weight=np.concatenate([p, 1.0 - p]))
     return lr
 
 
-def _choose_c(x: np.ndarray | sparse.csr_matrix, p: np.ndarray, groups: np.ndarray) -> float:
-    """The penalty from ``_CS`` with the lowest held-out soft log loss, folds split by question."""
-    n_splits = min(5, len(set(groups.tolist())))
+def _choose_c(x: np.ndarray, p: np.ndarray) -> float:
+    """The penalty of ``LC_CS`` with the best held-out soft log loss, as alpaca_eval's ``LogisticRegressionCV``.
+
+    Folds: ``GroupKFold(5)`` over the duplicated rows, each instruction's two copies one group; score per fold:
+    ``-mean(p log q + (1 - p) log(1 - q))`` over the fold's rows (q clipped to 1e-15), summed over folds, the
+    first best penalty wins (``argmax``).
+    """
+    n = len(p)
+    n_splits = min(LC_FOLDS, n)
     if n_splits < 2:
         return 1.0
-    losses = []
-    for c in _CS:
-        total = 0.0
-        for train, test in GroupKFold(n_splits=n_splits).split(x, p, groups):
-            q = np.clip(_soft_fit(x[train], p[train], c).predict_proba(x[test])[:, 1], 1e-15, 1 - 1e-15)
-            total += float(-(p[test] * np.log(q) + (1 - p[test]) * np.log(1 - q)).sum())
-        losses.append(total)
-    return float(_CS[int(np.argmin(losses))])
+    xx, pp = np.vstack([x, x]), np.concatenate([p, p])  # y_true of both copies is p
+    yy = np.concatenate([np.ones(n), np.zeros(n)])
+    groups = np.concatenate([np.arange(n), np.arange(n)])
+    folds = list(GroupKFold(n_splits=n_splits).split(xx, yy, groups))
+    scores = np.zeros(len(LC_CS))
+    for k, c in enumerate(LC_CS):
+        for train, test in folds:
+            tr = train[train < n]  # the y=1 copies of the training instructions (their y=0 copies are the rest)
+            q = np.clip(_l1_fit(xx[tr], pp[tr], c, k).predict_proba(xx[test])[:, 1], 1e-15, 1 - 1e-15)
+            scores[k] += float(np.mean(pp[test] * np.log(q) + (1 - pp[test]) * np.log(1 - q)))
+    return float(LC_CS[int(np.argmax(scores))])
 
 
-def _instruction_difficulty(prefs: Sequence[Preference], scales: Mapping[str, float]) -> dict[tuple[str, int], float]:
-    """Per-instruction difficulty from one joint GLM over all models (alpaca_eval's instruction_difficulty notebook).
+def read_instruction_difficulty(path: str | Path) -> dict[str, float]:
+    """AlpacaEval's precomputed instruction difficulty (``instruction_difficulty.csv``: index, difficulty), by id.
 
-    The joint model has, per model, a bias and a length slope, and one coefficient per instruction (dummy coding,
-    the first instruction fixed at 0); those coefficients are the difficulties.
+    The first column is the instruction's index in AlpacaEval's 805 (our ``alpaca_eval_th`` question ids), the
+    second its difficulty.
+
+    Raises:
+        TransevalError: naming the file and line of a missing file or a malformed row.
     """
-    models = sorted({p.model for p in prefs})
-    items = sorted({(p.question_id, p.turn) for p in prefs})
-    mi = {m: k for k, m in enumerate(models)}
-    ii = {it: k for k, it in enumerate(items)}
-    x = np.zeros((len(prefs), 2 * len(models) + len(items) - 1))
-    for r, p in enumerate(prefs):
-        x[r, mi[p.model]] = 1.0
-        x[r, len(models) + mi[p.model]] = _length_feature(p, scales[p.model])
-        k = ii[(p.question_id, p.turn)]
-        if k:
-            x[r, 2 * len(models) + k - 1] = 1.0
-    y = np.array([p.preference for p in prefs])
-    groups = np.array([p.question_id for p in prefs])
-    xs = sparse.csr_matrix(x)  # mostly one-hot columns
-    coef = _soft_fit(xs, y, _choose_c(xs, y, groups)).coef_[0]
-    return {it: (float(coef[2 * len(models) + k - 1]) if k else 0.0) for it, k in ii.items()}
+    import csv
+
+    from transeval.core.errors import TransevalError
+
+    path = Path(path)
+    if not path.is_file():
+        raise TransevalError("file not found", file=path)
+    out: dict[str, float] = {}
+    with path.open(encoding="utf-8", newline="") as fh:
+        for lineno, row in enumerate(csv.reader(fh), 1):
+            if lineno == 1 or not row:
+                continue
+            try:
+                out[row[0].strip()] = float(row[-1])
+            except (ValueError, IndexError):
+                raise TransevalError("expected index,difficulty", file=path, line=lineno) from None
+    if not out:
+        raise TransevalError("no rows", file=path)
+    return out
 
 
-def _length_feature(p: Preference, scale: float) -> float:
-    """Tanh of the length difference divided by its standard deviation over the model's instructions."""
-    return math.tanh((p.len_model - p.len_baseline) / scale) if scale > 0 else 0.0
+def _lc_design(rows: Sequence[Preference], difficulty: Mapping[str, float] | None) -> np.ndarray:
+    """alpaca_eval's design matrix, column for column.
 
-
-def _lc_design(
-    rows: Sequence[Preference], scale: float, difficulty: Mapping[tuple[str, int], float] | None
-) -> np.ndarray:
-    """Columns: intercept (model vs baseline), tanh(standardised length difference)[, instruction difficulty]."""
-    cols = [np.ones(len(rows)), np.array([_length_feature(p, scale) for p in rows])]
+    ``np.tanh(std_delta_len)`` with delta_len = len(baseline) - len(model) divided by its standard deviation
+    (ddof 1, not centred), ``instruction_difficulty`` when given, and the constant ``not_gamed_baseline``.
+    """
+    delta = np.array([p.len_baseline - p.len_model for p in rows], dtype=float)
+    std = float(np.std(delta, ddof=1)) if len(rows) > 1 else 0.0
+    cols = [np.tanh(delta / std) if std > 0 else np.zeros(len(rows))]
     if difficulty is not None:
-        cols.append(np.array([difficulty[(p.question_id, p.turn)] for p in rows]))
+        cols.append(np.array([difficulty[p.question_id] for p in rows], dtype=float))
+    cols.append(np.ones(len(rows)))
     return np.column_stack(cols)
 
 
 def _lc_predict(lr: LogisticRegression, x: np.ndarray) -> float:
     """Mean predicted preference with the length column zeroed."""
     x0 = x.copy()
-    x0[:, 1] = 0.0
+    x0[:, 0] = 0.0
     return float(lr.predict_proba(x0)[:, 1].mean())
 
 
 def length_controlled_win_rate(
-    preferences: Sequence[Preference], iters: int = 200, seed: int = 1234
+    preferences: Sequence[Preference], iters: int = 200, seed: int = 1234,
+    difficulty: Mapping[str, float] | None = None,
 ) -> dict[str, LCWinRate]:
-    """AlpacaEval 2's length-controlled win rate of each model against the (single) baseline.
+    """AlpacaEval 2's length-controlled win rate of each model against the (single) baseline, as alpaca_eval does.
 
-    Dubois et al. 2024 (arXiv 2404.04475), reimplemented from the description and alpaca_eval's ``glm_winrate.py``:
-    per model, a logistic GLM of the judge's preference (soft labels: a tie is 0.5) on an intercept (model vs
-    baseline), ``tanh(delta_len / std(delta_len))`` with delta_len = len(model) - len(baseline) divided by its
-    standard deviation over that model's instructions but not centred (so zero means "same length"), and, when
-    more than one model is given, the instruction difficulty. The LC win rate is the mean prediction over the
-    model's instructions with the length term set to zero.
+    Dubois et al. 2024 (arXiv 2404.04475), reimplemented (not copied) from alpaca_eval's ``glm_winrate.py``
+    ``get_length_controlled_winrate`` and checked against it on real annotations (``bench/lc_vs_alpaca_eval.py``):
+    per model, a logistic GLM of the judge's preference (soft labels: a tie is 0.5) without a separate intercept
+    on ``np.tanh(std_delta_len)`` (delta_len = len(baseline) - len(model) over its standard deviation, not centred),
+    ``instruction_difficulty`` when ``difficulty`` is given, and a constant (alpaca_eval's ``not_gamed_baseline``).
+    Fit: each instruction twice (y=1 weighted p, y=0 weighted 1 - p), L1 (liblinear, ``random_state=123``), the
+    penalty picked from 10 values in 1e-4..1e4 by 5-fold grouped cross-validation on the soft log loss, then refit
+    on all rows. The LC win rate is the mean prediction with the length term at zero.
 
-    Instruction difficulty: as in alpaca_eval's ``instruction_difficulty`` notebook, one joint GLM over all given
-    models (per-model bias and length slope plus one coefficient per instruction) supplies each instruction's
-    difficulty, which is then a fixed feature of every per-model GLM. With a single model that term is left out
-    (alpaca_eval's ``length_controlled_minimal`` formula): one judgment per instruction cannot separate an
-    instruction's difficulty from its outcome. alpaca_eval instead reuses difficulties precomputed on its own
-    leaderboard's instructions, which do not exist for ours.
+    Without ``difficulty`` this is alpaca_eval's ``length_controlled_minimal`` formula; with AlpacaEval's
+    precomputed instruction difficulty (``read_instruction_difficulty``; the 805 AlpacaEval-Thai instructions are
+    AlpacaEval's, translated) its ``length_controlled_noreg``. Its default ``length_controlled_v1`` also
+    regularises towards two "gamed" (verbose/concise) baselines' annotations (``df_gamed.csv`` on the HF hub),
+    which are not bundled. Rows are used in the given order (the folds depend on it, as in alpaca_eval).
 
-    Fitting: L2-penalised logistic regression without a separate intercept, the penalty chosen by 5-fold
-    cross-validation grouped by question on held-out log loss (alpaca_eval: L1, grouped 5-fold CV; its extra
-    regularisation towards "gamed" verbose/concise baselines needs annotations we do not have). The CI refits with
-    the chosen penalty on ``iters`` resamples of whole questions.
+    The CI refits with the chosen penalty on ``iters`` resamples of whole questions.
 
     Args:
         preferences: Preferences of one or more models against one baseline (see :func:`preferences_from_verdicts`).
         iters: Bootstrap rounds for the CI (0: none).
-        seed: RNG seed.
+        seed: RNG seed of the bootstrap.
+        difficulty: Instruction difficulty by question id (every question of the preferences must have one).
 
     Returns:
         Model -> result, in name order.
 
     Raises:
-        ValueError: Preferences against more than one baseline, or a preference outside [0, 1].
+        ValueError: Preferences against more than one baseline, a preference outside [0, 1], or a question
+            without a difficulty.
     """
     if not preferences:
         return {}
@@ -493,29 +528,28 @@ def length_controlled_win_rate(
         raise ValueError(f"preferences must share one baseline, got {sorted(baselines)}")
     if any(not 0.0 <= p.preference <= 1.0 for p in preferences):
         raise ValueError("preference must be in [0, 1] (1 model wins, 0 baseline wins, 0.5 tie)")
+    if difficulty is not None:
+        missing = sorted({p.question_id for p in preferences} - set(difficulty))
+        if missing:
+            raise ValueError(f"no instruction difficulty for question(s) {missing[:5]}")
     by_model: dict[str, list[Preference]] = defaultdict(list)
     for p in preferences:
         by_model[p.model].append(p)
-    scales = {
-        m: float(np.std([p.len_model - p.len_baseline for p in rows], ddof=1)) if len(rows) > 1 else 0.0
-        for m, rows in by_model.items()
-    }
-    difficulty = _instruction_difficulty(preferences, scales) if len(by_model) > 1 else None
     rng = np.random.default_rng(seed)
     out = {}
     for m in sorted(by_model):
         rows = by_model[m]
-        x = _lc_design(rows, scales[m], difficulty)
+        x = _lc_design(rows, difficulty)
         y = np.array([p.preference for p in rows])
+        c = _choose_c(x, y)
+        lr = _l1_fit(x, y, c)
         groups = np.array([p.question_id for p in rows])
-        c = _choose_c(x, y, groups)
-        lr = _soft_fit(x, y, c)
         qids = sorted(set(groups.tolist()))
         members = {q: np.flatnonzero(groups == q) for q in qids}
         boot = []
         for _ in range(iters if len(qids) > 1 else 0):
             idx = np.concatenate([members[qids[k]] for k in rng.integers(0, len(qids), len(qids))])
-            boot.append(_lc_predict(_soft_fit(x[idx], y[idx], c), x[idx]))
+            boot.append(_lc_predict(_l1_fit(x[idx], y[idx], c), x[idx]))
         lo, hi = (float(v) for v in np.percentile(boot, [2.5, 97.5])) if boot else (None, None)
         out[m] = LCWinRate(
             model=m,
@@ -525,7 +559,7 @@ def length_controlled_win_rate(
             lc_win_rate=_lc_predict(lr, x),
             ci_low=lo,
             ci_high=hi,
-            length_coef=float(lr.coef_[0][1]),
+            length_coef=-float(lr.coef_[0][0]),  # our orientation: > 0 when the longer answer is preferred
             with_difficulty=difficulty is not None,
         )
     return out
