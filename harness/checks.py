@@ -65,7 +65,8 @@ def local_judgments(convs: Sequence[Conversation], spec: JudgeSpec) -> list[Judg
                 check = analyse(answer, conv.question.language)
                 desc = (f"detected {check.detected.language} ({check.detected.confidence:.2f}), expected "
                         f"{check.expected}" + (f", script share {check.script_share:.2f}"
-                                               if check.script_share is not None else ""))
+                                               if check.script_share is not None else "")
+                        + (f"; a sample of the {len(answer):,}-character answer analysed" if check.sampled else ""))
                 out.append(_judgment(conv, turn, "wrong_language_rate", LANGUAGE_JUDGE,
                                      float(check.wrong_language), None, desc))
                 segs = ", ".join(f"{lang} {share:.0%}" for lang, share in check.segments)
