@@ -13,7 +13,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from transeval.harness.checks import LOCAL_JUDGES, PROPORTIONS, derived_judgments, local_judgments
+from transeval.harness.checks import (
+    LOCAL_JUDGES,
+    PROPORTIONS,
+    derived_judgments,
+    is_verdict_metric,
+    local_judgments,
+)
 from transeval.harness.errors import TransevalError
 from transeval.harness.judged import conversation_from_sample, is_judged_doc
 from transeval.harness.records import Conversation, Judgment, TaskScores
@@ -129,6 +135,8 @@ def score_metrics(task: str, judge_model: str, judgments: Sequence[Judgment], co
     out: dict[str, TaskScores] = {}
     for metric in dict.fromkeys(j.metric for j in judgments):
         mine = [j for j in judgments if j.metric == metric and j.sample_id in categories]
+        if is_verdict_metric(mine):
+            continue  # a labelled rubric's verdict codes: reported as <label>_rate (checks.derived_judgments)
         mode, aspects, scale = _mode(mine)
         models = sorted({j.judge_model for j in mine})
         out[metric] = summarize(task, ", ".join(models) or judge_model, mine, categories, calls if metric == "score"
