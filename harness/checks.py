@@ -72,7 +72,10 @@ def _labels(rubric: str) -> tuple[tuple[str, float], ...]:
 
 def is_verdict_metric(judgments: Sequence[Judgment]) -> bool:
     """Whether these judgments hold a labelled rubric's raw verdict codes (reported as rates, never averaged)."""
-    return any(_labels(j.rubric) for j in judgments[:1])
+    for j in judgments[:1]:
+        labels = _labels(j.rubric)
+        return bool(labels) and j.metric not in {f"{label}_rate" for label, _ in labels}
+    return False
 
 
 def local_judgments(convs: Sequence[Conversation], spec: JudgeSpec) -> list[Judgment]:
