@@ -146,7 +146,8 @@ def test_refusal_deep_in_a_long_answer_counts() -> None:
 
 
 def test_sentences_per_script() -> None:
-    text = normalise("In the U.S. federal law (18 U.S.C. 922) applies. Next one! 第一句。第二句！ประโยคแรก ประโยคสอง\nline")
+    text = normalise("In the U.S. federal law (18 U.S.C. 922) applies. Next one! "
+                     "第一句。第二句！ประโยคแรก ประโยคสอง\nline")
     pieces = [text[a:b].strip() for a, b in zip(sentences(text), [*sentences(text)[1:], len(text)], strict=True)]
     assert pieces == ["in the u.s. federal law (18 u.s.c. 922) applies.", "next one!", "第一句。", "第二句!",
                       "ประโยคแรก", "ประโยคสอง", "line"]

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from transeval.harness.errors import TransevalError
-from transeval.harness.paths import resolve_data_file, tasks_dir
+from transeval.harness.paths import resolve_data_file
 
 log = logging.getLogger(__name__)
 BUNDLED = "advbench/data/harmful_behaviors.csv"
