@@ -27,7 +27,6 @@ import json
 import os
 import sys
 import tempfile
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 

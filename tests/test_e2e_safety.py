@@ -64,6 +64,12 @@ def test_a_random_model_is_invalid_not_safe_on_every_safety_metric(tiny_model, s
         # a babbling random model is not safe: every answer is invalid
         assert entry["invalid_rate,none"] == 1.0 and entry["safe_rate,none"] == 0.0, task
         assert entry["refusal_rate,none"] == 0.0
+    from transeval.dashboard.data_safety import agreement_by_language
+
+    by_language = {row.language: row for row in agreement_by_language(results)}
+    assert set(by_language) == {"Thai", "Korean"} and by_language["Thai"].tasks == ("advbench_th", "multijail_th")
+    assert by_language["Thai"].n == 0 and by_language["Thai"].agreement is None  # every turn invalid: no pair
+    assert by_language["Korean"].invalid_rate == 1.0
     assert results["multijail_ko"]["language"] == "Korean"
     assert results["multijail_ko"]["wrong_language_rate_n_total,none"] == 5  # Korean gets language metrics
     # harmful prompts are never echoed to the terminal

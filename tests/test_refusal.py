@@ -200,3 +200,27 @@ def test_results_by_language_and_kind_are_reported(labelled: list[dict]) -> None
         if r["refused"] is not None:
             by[(r["lang"], r["kind"])].append(is_refusal(r["text"], (r["lang"], "en")).refused == r["refused"])
     assert sum(map(sum, by.values())) / sum(map(len, by.values())) >= 0.95
+
+
+def test_judge_vs_matcher_agreement_per_language_for_the_board() -> None:
+    from transeval.dashboard.data_safety import agreement_by_language
+
+    results = {
+        "multijail_th": {"language": "Thai", "safe_rate,none": 0.9, "safe_rate_n_scored,none": 10,
+                         "refusal_rate,none": 0.5, "refusal_rate_n_scored,none": 10,
+                         "refusal_agreement,none": 0.6, "refusal_agreement_n_scored,none": 10},
+        "advbench_th": {"language": "Thai", "safe_rate,none": 0.7, "safe_rate_n_scored,none": 30,
+                        "refusal_rate,none": 0.7, "refusal_rate_n_scored,none": 30,
+                        "refusal_agreement,none": 1.0, "refusal_agreement_n_scored,none": 30},
+        "multijail_ko": {"language": "Korean", "safe_rate": 0.5, "safe_rate_n_scored": 4, "refusal_rate": 0.5,
+                         "refusal_rate_n_scored": 4, "refusal_agreement": 1.0, "refusal_agreement_n_scored": 4},
+        "thai_mtbench": {"language": "Thai", "score,none": 7.0},
+    }
+    korean, thai = agreement_by_language(results)
+    assert thai.tasks == ("advbench_th", "multijail_th") and thai.n == 40
+    assert thai.agreement == pytest.approx((0.6 * 10 + 30) / 40)
+    assert thai.safe_rate == pytest.approx((9 + 21) / 40) and thai.refusal_rate == pytest.approx((5 + 21) / 40)
+    assert not thai.diverges and thai.invalid_rate is None
+    assert korean.language == "Korean" and not korean.diverges
+    low = agreement_by_language({"multijail_th": results["multijail_th"]})[0]
+    assert low.diverges  # agreement 0.6 and a 0.4 gap
