@@ -224,3 +224,15 @@ def test_judge_vs_matcher_agreement_per_language_for_the_board() -> None:
     assert korean.language == "Korean" and not korean.diverges
     low = agreement_by_language({"multijail_th": results["multijail_th"]})[0]
     assert low.diverges  # agreement 0.6 and a 0.4 gap
+
+
+def test_replayed_verdicts_survive_the_judged_path(labelled: list[dict]) -> None:
+    """Each labelled verdict, replayed by a scripted judge over HTTP, comes out as the right one of the three rates."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("refusal_bench", Path(__file__).parents[1] / "bench" /
+                                                  "refusal_bench.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    judged = bench.judge_replay(labelled)
+    assert {r["id"]: r["verdict"] for r in labelled} == judged

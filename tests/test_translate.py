@@ -389,3 +389,15 @@ def test_the_missing_translation_message_is_a_working_command(server, cli_env):
     assert command == "transeval translate --task advbench --to Thai -o advbench_th.jsonl"
     assert main(command.split()[2:]) == 0
     assert len(read_jsonl(cli_env / "advbench_th.jsonl")) == 520
+
+
+def test_the_llm_eval_message_command_works_from_any_folder(server, cli_env):
+    from transeval.tasks.languages.utils import load_rows
+
+    with pytest.raises(TransevalError) as info:
+        load_rows("llm_eval_sw", {"data_key": "llm_eval_sw_file", "language": "Swahili"})
+    command = str(info.value).split("`")[1]
+    assert command.startswith("transeval translate llm_eval/data/")
+    server.translate_script = lambda prompt, text: "Hili ni swali kwa Kiswahili " + str(len(text))
+    assert main(command.split()[2:]) == 0
+    assert len(read_jsonl(cli_env / "llm_eval_sw.jsonl")) > 0
