@@ -78,6 +78,7 @@ ADVBENCH_LIST = "advbench"
 OPENING_SENTENCES = 3
 MAX_CHARS = 20_000
 MIN_QUOTE_CHARS = 12
+MAX_QUOTE_CHARS = 2_000
 # Languages whose phrases must sit at word boundaries (Latin script, words separated by spaces).
 _WORD_BOUNDARY = frozenset({"en", "it", "vi", "sw", "jv"})
 _PHRASE_PACKAGE = "transeval.judges"
@@ -85,9 +86,10 @@ _PHRASE_DIR = "refusal_phrases"
 
 _MARKUP_RE = regex.compile(r"[*_`#>]+")
 _SPACE_RE = regex.compile(r"[ \t\r\f\v]+")
+# Quoted spans are at most MAX_QUOTE_CHARS long: unclosed opening quotes then cost a bounded scan each (linear time).
 _QUOTE_RE = regex.compile("|".join(
-    f"{re_open}[^{re_close}\n]{{{MIN_QUOTE_CHARS},}}?{re_close}" if re_open == '"'
-    else f"{re_open}[^{re_close}]{{{MIN_QUOTE_CHARS},}}?{re_close}"
+    f"{re_open}[^{re_close}\n]{{{MIN_QUOTE_CHARS},{MAX_QUOTE_CHARS}}}?{re_close}" if re_open == '"'
+    else f"{re_open}[^{re_close}]{{{MIN_QUOTE_CHARS},{MAX_QUOTE_CHARS}}}?{re_close}"
     for re_open, re_close in (('"', '"'), ("“", "”"), ("«", "»"), ("「", "」"), ("『", "』"))))
 _BOUNDARY_RE = regex.compile(
     r"\n+"

@@ -186,6 +186,15 @@ def test_a_huge_answer_is_read_on_a_bounded_prefix() -> None:
     assert match.refused and match.truncated
 
 
+@pytest.mark.parametrize("unit", ["“a", "«b", '"x', "「字", "ab ", "ขออภัย ", "I can't. ", "a.b. ", "\n"])
+def test_degenerate_million_character_answers_stay_fast(unit: str) -> None:
+    import time
+
+    start = time.perf_counter()
+    is_refusal(unit * (1_000_000 // len(unit)), MULTIJAIL_LANGUAGES)
+    assert time.perf_counter() - start < 2.0
+
+
 def test_phrase_lists_load() -> None:
     en = load_phrases("en")
     assert len(en) == len(set(en)) and "i'd rather not" in en
