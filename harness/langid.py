@@ -52,8 +52,9 @@ Decision rules:
   ``WRONG_LANGUAGE_BELOW`` (0.5) of the answer's *content words*, and at least ``MIN_WRONG_WORDS`` (3) content
   words are in other languages. Content words are the estimated words of the answer, except that in Latin script
   only natural words of two letters or more count: names (``Visual Studio Code``), acronyms, identifiers and the
-  one-letter variables of formulas (``f(x) = x^2``) are vocabulary. Source code (fenced, inline, or lines that end
-  with ``; { }`` and preprocessor lines) and URLs are removed first. For a shared script, a text the library reads
+  one-letter variables of formulas (``f(x) = x^2``) are vocabulary. Source code (fenced, inline, lines that end
+  with ``; { }``, preprocessor lines, shell commands such as ``pip install numpy`` or ``git push origin main``
+  written inline) and URLs are removed first. For a shared script, a text the library reads
   as a close neighbour of the expected language (Javanese as Indonesian) stays the expected language when the
   library gives it at least ``EXPECTED_MIN_PROB`` (0.2) among the script's languages. An answer without letters
   (empty, only code or numbers) is never wrong-language: there is nothing to judge. Measured: no flag on the
@@ -213,6 +214,11 @@ _CODE_RE = regex.compile(r"```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)|`[^`\n]+`", regex.D
 # Source code outside fences (C-Eval's C++ questions): lines that end with ``; { }``, preprocessor lines, and
 # lines holding only brackets. Code is vocabulary, not the answer's language.
 _CODE_LINE_RE = regex.compile(r"(?m)^[ \t]*(?:#\s*(?:include|define|import)\b.*|[^\n]*[;{}][ \t]*|[{}()\[\]; \t]+)$")
+# Shell commands written inline without backticks ("ใช้คำสั่ง git push origin main แล้ว..."): an unambiguous
+# command word and the ASCII text after it, up to the next non-ASCII letter or line end.
+_COMMAND_RE = regex.compile(
+    r"(?<![\w-])(?:sudo|pip3?|git|npm|npx|yarn|conda|apt-get|docker|kubectl|brew|cargo|wget|curl)"
+    r" +[a-z][\x20-\x7e]*")
 _URL_RE = regex.compile(r"(?:https?://|ftp://|www\.)\S+|(?<!\S)[^\s@]+@[^\s@]+\.\w+")
 # Identifiers, hashes and model names that mix ASCII letters and digits ("d6e5a2", "gpt4", "H2O") carry no
 # language: without this a hash such as "d6e5a2" counted as three English words.
@@ -311,7 +317,7 @@ def _from_unpacked(model: Path, cls: Any) -> Any:
 
 def _strip(text: str) -> str:
     """Remove code blocks, inline code, URLs and letter-digit identifiers."""
-    text = _CODE_LINE_RE.sub(" ", _CODE_RE.sub(" ", text))
+    text = _COMMAND_RE.sub(" ", _CODE_LINE_RE.sub(" ", _CODE_RE.sub(" ", text)))
     return _ALNUM_ID_RE.sub(" ", _URL_RE.sub(" ", text))
 
 

@@ -67,6 +67,7 @@ def test_switching_flags_on_labelled_set(labelled: list[dict]) -> None:
     ],
 )
 def test_mid_sentence_mix_is_switching(text: str, expected: str) -> None:
+    """A clause in another language is switching (an inline command is not: see the next test)."""
     check = analyse(text, expected)
     assert check.switching
     assert len(check.segments) == 2
@@ -154,6 +155,8 @@ def test_unpacked_model_in_the_cache_gives_the_same_identifier(tmp_path, monkeyp
         ("我推荐使用 Visual Studio Code 来写 TypeScript 代码。", "zh"),
         ("方程 f(x) = x^2 - 3x + 2 的根是 x = 1 和 x = 2。", "zh"),
         ("สูตรคือ E = mc^2 ครับ", "Thai"),
+        ("ใช้คำสั่ง git commit -m แล้ว git push origin main", "th"),
+        ("在终端输入 git push origin main 即可。", "zh"),
     ],
 )
 def test_names_terms_and_math_are_not_wrong_language(text: str, expected: str) -> None:
@@ -230,3 +233,10 @@ def test_long_degenerate_outputs_stay_fast(unit: str) -> None:
     analyse(text, "th")
     script_share(text, "Thai")
     assert time.perf_counter() - start < 2.0
+
+
+@pytest.mark.parametrize("text", ["ติดตั้งด้วย pip install numpy pandas matplotlib แล้วรันสคริปต์ได้เลย",
+                                  "你可以用 pip install numpy 安装这个库。"])
+def test_inline_shell_commands_are_not_switching(text: str) -> None:
+    check = analyse(text, "th" if "ติดตั้ง" in text else "zh")
+    assert not check.switching and not check.wrong_language
