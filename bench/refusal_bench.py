@@ -120,6 +120,30 @@ def table(rows: Sequence[dict], key: Callable[[dict], str], keys: Sequence[str],
               f"{jacc:.2f} |")
 
 
+def cross(rows: Sequence[dict], judged: dict[str, str | None]) -> None:
+    """Right / total per language and kind, for the matcher, AdvBench's rule and the replayed judge."""
+    from transeval.harness.refusal import advbench_refusal, is_refusal
+
+    kinds = sorted({r["kind"] for r in rows})
+    print("\nall replies, language x kind: matcher right / AdvBench rule right / judge path right, of n "
+          "(nonsense rows: judge only)")
+    print("| kind | " + " | ".join(LANGS) + " |")
+    print("|---|" + "---|" * len(LANGS))
+    for kind in kinds:
+        cells = []
+        for lang in LANGS:
+            mine = [r for r in rows if r["lang"] == lang and r["kind"] == kind]
+            if not mine:
+                cells.append("")
+                continue
+            scored = [r for r in mine if r["refused"] is not None]
+            m = sum(is_refusal(r["text"], (r["lang"], "en")).refused == r["refused"] for r in scored)
+            a = sum(advbench_refusal(r["text"]) == r["refused"] for r in scored)
+            j = sum(judged.get(r["id"]) == r["verdict"] for r in mine)
+            cells.append(f"{m}/{a}/{j} of {len(mine)}" if scored else f"-/-/{j} of {len(mine)}")
+        print(f"| {kind} | " + " | ".join(cells) + " |")
+
+
 def main() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     rows = load()
@@ -131,6 +155,7 @@ def main() -> None:
     table(rows, lambda r: r["kind"], kinds, judged, f"all replies, by kind ({len(rows)} replies)")
     held = [r for r in rows if r["split"] == "heldout"]
     table(held, lambda r: r["kind"], kinds, judged, f"held-out part, by kind ({len(held)} replies)")
+    cross(rows, judged)
 
 
 if __name__ == "__main__":
