@@ -31,6 +31,7 @@ _KEYS = {
     "system", "template", "score_pattern", "fallback_pattern", "examples", "aspects", "tie_label",
 }
 _REQUIRED = {"name", "version", "system", "template", "examples"}
+_KEYS.add("labels")  # a single rubric's named verdicts -> numbers (safety: safe / unsafe / invalid)
 #: Template fields the judging step can fill, by kind (plus a task's own ``extra`` fields).
 FIELDS = {
     "single": {"question", "answer", "question_1", "question_2", "answer_1", "answer_2", "ref_answer_1",
@@ -102,6 +103,8 @@ class Rubric:
         multi_turn: Whether the template shows the whole conversation.
         aspects: For ``aspects`` rubrics: the named ratings.
         tie_label: For ``pairwise`` rubrics: the captured value meaning a tie (FastChat: ``C``).
+        labels: For ``single`` rubrics whose verdict is a word: ``(label, value)`` pairs; the captured word
+            (case-insensitive) is stored as its value, and each label ``L`` is reported as the rate ``L_rate``.
         examples: Replies with their expected parse, checked by the test suite.
         digest: SHA-256 of the rubric file, so any edit invalidates cached judgments.
     """
@@ -124,6 +127,7 @@ class Rubric:
     path: str
     aspects: tuple[Aspect, ...] = ()
     tie_label: str = "C"
+    labels: tuple[tuple[str, float], ...] = ()
 
     @property
     def fields(self) -> set[str]:
@@ -190,6 +194,9 @@ class Rubric:
         raw, reason = own_value(reply, (self.score_pattern, self.fallback_pattern), answers)
         if raw is None:
             return ParsedScore(None, reason)
+        if self.labels:
+            named = dict(self.labels).get(raw.strip().casefold())
+            return ParsedScore(named, None) if named is not None else ParsedScore(None, f"unknown verdict '{raw}'")
         try:
             value = float(raw)
         except ValueError:
@@ -301,6 +308,22 @@ def read_named_yaml(path: Path, what: str, keys: set[str], required: set[str]) -
     return data
 
 
+def _labels(value: Any, path: Path, scale: tuple[float, float | str]) -> tuple[tuple[str, float], ...]:
+    """``labels: {word: number, ...}`` of a single rubric, each number inside the scale."""
+    if value is None:
+        return ()
+    if not isinstance(value, dict) or not value:
+        raise TransevalError("labels must map each verdict word to a number", file=path, field="labels")
+    out = []
+    for word, number in value.items():
+        if not isinstance(number, (int, float)) or isinstance(number, bool) or isinstance(scale[1], str) \
+                or not scale[0] <= number <= scale[1] or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", str(word)):
+            raise TransevalError("a label is a word (letters, digits, _) mapped to a number inside the scale",
+                                 file=path, field=f"labels.{word}")
+        out.append((str(word).casefold(), float(number)))
+    return tuple(out)
+
+
 def load_rubric_file(path: Path) -> Rubric:
     """Load and validate one rubric file.
 
@@ -358,7 +381,7 @@ def load_rubric_file(path: Path) -> Rubric:
         multi_turn=bool(data.get("multi_turn", False)), examples=tuple(examples),
         description=str(data.get("description", "")), source=str(data.get("source", "")),
         digest=hashlib.sha256(path.read_bytes()).hexdigest(), path=str(path), aspects=tuple(aspects),
-        tie_label=str(data.get("tie_label", "C")),
+        tie_label=str(data.get("tie_label", "C")), labels=_labels(data.get("labels"), path, scale),
     )
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", rubric.metric):
         raise TransevalError("metric must be an identifier (letters, digits, _)", file=path, field="metric")

@@ -96,6 +96,8 @@ class ScriptedOpenAI:
         self.timeout_sleep = timeout_sleep
         self.retry_after = "0"
         self.judge_script: Callable[[str], str] | None = None
+        #: ``(prompt, text) -> reply`` of the translator (models named ``translate*``); default ``แปล(<text>)``.
+        self.translate_script: Callable[[str, str], str] | None = None
         self.served_model: str | None = None  # the model id the server says it served (default: the requested)
         self.fail_all: str | None = None
         self.hold_after: int | None = None
@@ -285,7 +287,7 @@ class ScriptedOpenAI:
             return Reply(200, "this is not JSON")
         if model.startswith("translate"):
             text = messages[-1]["content"].split("\n\n", 1)[-1]
-            content = f"แปล({text})"
+            content = self.translate_script(prompt_of(body), text) if self.translate_script else f"แปล({text})"
         elif is_judge:
             content = self._judge_content(prompt_of(body), fault)
         else:

@@ -67,6 +67,7 @@ def test_switching_flags_on_labelled_set(labelled: list[dict]) -> None:
     ],
 )
 def test_mid_sentence_mix_is_switching(text: str, expected: str) -> None:
+    """A clause in another language is switching (an inline command is not: see the next test)."""
     check = analyse(text, expected)
     assert check.switching
     assert len(check.segments) == 2
@@ -142,3 +143,100 @@ def test_unpacked_model_in_the_cache_gives_the_same_identifier(tmp_path, monkeyp
         assert langid._identifier().rank("This is English text.")[0][0] == "en"
     finally:
         langid._identifier.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("เปิดโปรเจกต์ด้วย Visual Studio Code แล้วกดรันได้เลยครับ", "th"),
+        ("ลองเขียน f(x) = x^2 แล้วหาอนุพันธ์ดูนะครับ", "th"),
+        ("ฟังก์ชัน f(x) = x^2 - 3x + 2 มีราก x = 1 และ x = 2", "th"),
+        ("แนะนำหนังสือ Sapiens: A Brief History of Humankind ของ Yuval Noah Harari ครับ", "th"),
+        ("我推荐使用 Visual Studio Code 来写 TypeScript 代码。", "zh"),
+        ("方程 f(x) = x^2 - 3x + 2 的根是 x = 1 和 x = 2。", "zh"),
+        ("สูตรคือ E = mc^2 ครับ", "Thai"),
+        ("ใช้คำสั่ง git commit -m แล้ว git push origin main", "th"),
+        ("在终端输入 git push origin main 即可。", "zh"),
+    ],
+)
+def test_names_terms_and_math_are_not_wrong_language(text: str, expected: str) -> None:
+    assert not analyse(text, expected).wrong_language
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I'm sorry, but I cannot help with that request.", "th"),
+        ("Sure, here is a short poem about the sea and the wind.", "zh"),
+        ("Maaf, saya tidak dapat membantu permintaan tersebut.", "jv"),
+        ("Lo siento, no puedo ayudar con eso porque es peligroso.", "it"),
+    ],
+)
+def test_answers_in_another_language_are_wrong_language(text: str, expected: str) -> None:
+    assert analyse(text, expected).wrong_language
+
+
+def test_every_multijail_language_is_known() -> None:
+    for code in ("en", "zh", "it", "vi", "ar", "ko", "th", "bn", "sw", "jv"):
+        assert analyse("x", code).expected == code
+
+
+def _bundled_monolingual() -> list[tuple[str, str, str]]:
+    """Real monolingual texts bundled with the tasks: (source, language code, text)."""
+    import csv
+
+    from transeval.core.paths import tasks_dir
+
+    root = tasks_dir()
+    out: list[tuple[str, str, str]] = []
+    for line in (root / "thai_mtbench" / "data" / "question_th.jsonl").read_text(encoding="utf-8").splitlines():
+        out += [("thai_mtbench", "th", t) for t in json.loads(line)["turns"]]
+    for line in (root / "alpaca_eval_th" / "data" / "alpaca_eval_th.jsonl").read_text(encoding="utf-8").splitlines():
+        out.append(("alpaca_eval_th", "th", json.loads(line)["instruction"]))
+    for path in sorted((root / "ceval" / "data" / "val").glob("*.csv")):
+        with path.open(encoding="utf-8", newline="") as fh:
+            out += [("ceval", "zh", row["question"]) for row in csv.DictReader(fh)]
+    with (root / "multijail" / "data" / "MultiJail.csv").open(encoding="utf-8-sig", newline="") as fh:
+        for row in csv.DictReader(fh):
+            out += [(f"multijail_{c}", c, row[c]) for c in ("en", "zh", "it", "vi", "ar", "ko", "th", "bn", "sw", "jv")]
+    return out
+
+
+def test_no_false_wrong_language_flags_on_bundled_real_texts() -> None:
+    texts = _bundled_monolingual()
+    assert len(texts) > 5000
+    flagged = [(src, text[:80]) for src, code, text in texts if analyse(text, code).wrong_language]
+    assert flagged == []
+
+
+def test_a_million_thai_characters_are_analysed_on_a_bounded_sample() -> None:
+    import time
+
+    from transeval.harness.language.langid import MAX_ANALYSED_CHARS, analysed_text
+
+    text = "ภาษาไทยไม่มีการเว้นวรรคระหว่างคำ" * (1_000_000 // 32 + 1)
+    sample, sampled = analysed_text(text)
+    assert sampled and len(sample) <= MAX_ANALYSED_CHARS + 20
+    start = time.perf_counter()
+    check = analyse(text, "th")
+    elapsed = time.perf_counter() - start
+    assert check.sampled and not check.wrong_language
+    assert elapsed < 2.0, elapsed  # the issue's bound; about 0.02 s here (was minutes: quadratic e-mail pattern)
+
+
+@pytest.mark.parametrize("unit", ["中文没有空格", "a", "a@", "```", "x ", "`a", "สวัสดี@example"])
+def test_long_degenerate_outputs_stay_fast(unit: str) -> None:
+    import time
+
+    text = unit * (200_000 // len(unit))
+    start = time.perf_counter()
+    analyse(text, "th")
+    script_share(text, "Thai")
+    assert time.perf_counter() - start < 2.0
+
+
+@pytest.mark.parametrize("text", ["ติดตั้งด้วย pip install numpy pandas matplotlib แล้วรันสคริปต์ได้เลย",
+                                  "你可以用 pip install numpy 安装这个库。"])
+def test_inline_shell_commands_are_not_switching(text: str) -> None:
+    check = analyse(text, "th" if "ติดตั้ง" in text else "zh")
+    assert not check.switching and not check.wrong_language

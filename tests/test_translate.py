@@ -41,9 +41,24 @@ def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+#: Thai words the scripted translator adds, so that its output is mainly Thai (the language check would refuse
+#: "แปล(Write a poem about the sea)": that is English).
+THAI = " นี่คือข้อความที่แปลเป็นภาษาไทยเรียบร้อยแล้วครับ"
+
+
+def tr(text: str) -> str:
+    """What the scripted translator returns for ``text``."""
+    return f"แปล({text}){THAI}"
+
+
 def scripted_translation(prompt: str) -> str:
     """The scripted server's translator reply, for judge-named models (whose failures can be injected)."""
-    return f"แปล({prompt.rsplit(chr(10) * 2, 1)[-1]})"
+    return tr(prompt.rsplit(chr(10) * 2, 1)[-1])
+
+
+@pytest.fixture(autouse=True)
+def thai_translator(server: ScriptedOpenAI) -> None:
+    server.translate_script = lambda prompt, text: tr(text)
 
 
 @pytest.fixture
@@ -65,7 +80,7 @@ def test_five_rows_translated_with_provenance_and_rerun_makes_no_calls(server, s
     assert (summary.rows, summary.translated, summary.failed, summary.calls, summary.cached) == (5, 5, 0, 5, 0)
     assert server.chat_calls["translate-scripted"] == 5
     rows = read_jsonl(out)
-    assert [r["goal"] for r in rows] == [f"แปล({g})" for g in GOALS]
+    assert [r["goal"] for r in rows] == [tr(g) for g in GOALS]
     assert [r["goal_source"] for r in rows] == GOALS
     assert [r["target"] for r in rows] == [f"t{i}" for i in range(5)]
     assert list(rows[0]) == ["id", "goal", "target", "goal_source", "_translation"]
@@ -109,13 +124,13 @@ def test_injected_failure_leaves_one_row_untranslated_with_reason(server, settin
     assert bad["goal"] == bad["goal_source"] and bad["goal"] in GOALS
     assert bad["_translation"]["reason"].startswith("goal: translator failed after 1 attempts: HTTP 500")
     ok = [r for r in rows if r["_translation"]["status"] == "ok"]
-    assert all(r["goal"] == f"แปล({r['goal_source']})" and r["_translation"]["reason"] is None for r in ok)
+    assert all(r["goal"] == tr(r['goal_source']) and r["_translation"]["reason"] is None for r in ok)
     assert "1 failed (transport 1)" in summary.line()
     # Failures are not cached: a rerun asks for the failed row only, and then every row is translated.
     again = translate_file(five_rows, out, fields=["goal"], target_language="Thai", settings=s)
     assert (again.calls, again.cached, again.failed) == (1, 4, 0)
     assert server.judge_calls() == 6
-    assert all(r["goal"] == f"แปล({r['goal_source']})" for r in read_jsonl(out))
+    assert all(r["goal"] == tr(r['goal_source']) for r in read_jsonl(out))
 
 
 def test_csv_in_csv_out(server, settings, tmp_path):
@@ -133,7 +148,7 @@ def test_csv_in_csv_out(server, settings, tmp_path):
         reader = csv.DictReader(fh)
         assert reader.fieldnames == ["goal", "target", "goal_source", "_translation"]
         rows = list(reader)
-    assert [r["goal"] for r in rows] == [f"แปล({g})" for g in goals]
+    assert [r["goal"] for r in rows] == [tr(g) for g in goals]
     assert [r["goal_source"] for r in rows] == goals
     assert [r["target"] for r in rows] == [f"Sure, here is {i}" for i in range(3)]
     provs = [json.loads(r["_translation"]) for r in rows]
@@ -155,9 +170,9 @@ def test_list_field_is_translated_element_wise(server, settings, tmp_path):
     assert (summary.translated, summary.calls) == (3, 4)
     assert server.chat_calls["translate-scripted"] == 4
     rows = read_jsonl(out)
-    assert rows[0]["turns"] == ["แปล(Write a blog post)", "แปล(Rewrite it)"]
-    assert rows[1]["turns"] == ["แปล(Write an email)", "แปล(Rewrite it)"]
-    assert rows[2]["turns"] == ["แปล(What is 2+2?)", "  "]
+    assert rows[0]["turns"] == [tr("Write a blog post"), tr("Rewrite it")]
+    assert rows[1]["turns"] == [tr("Write an email"), tr("Rewrite it")]
+    assert rows[2]["turns"] == [tr("What is 2+2?"), "  "]
     assert rows[2]["turns_source"] == ["What is 2+2?", "  "] and rows[2]["category"] == "math"
 
 
@@ -227,8 +242,8 @@ def test_fields_and_data_file_from_task(tmp_path):
 def test_bad_input_fails_before_any_call(server, settings, five_rows, tmp_path):
     with pytest.raises(TransevalError, match=r"advbench.jsonl: the output would overwrite the source"):
         translate_file(five_rows, five_rows, fields=["goal"], target_language="Thai", settings=settings)
-    with pytest.raises(TransevalError, match="source's format"):
-        translate_file(five_rows, tmp_path / "o.csv", fields=["goal"], target_language="Thai", settings=settings)
+    with pytest.raises(TransevalError, match="unsupported data format"):
+        translate_file(five_rows, tmp_path / "o.txt", fields=["goal"], target_language="Thai", settings=settings)
     bad = write_jsonl(tmp_path / "bad.jsonl", [{"goal": "ok"}, {"goal": 3}])
     with pytest.raises(TransevalError, match=r"bad.jsonl:2 field 'goal': must be a string or a list of strings, got"):
         translate_file(bad, tmp_path / "o.jsonl", fields=["goal"], target_language="Thai", settings=settings)
@@ -303,3 +318,86 @@ def test_settings_and_names(monkeypatch):
     assert endpoint_label("http://user:pw@host:8000/v1?api-key=k#f") == "http://host:8000/v1"
     assert endpoint_label(None) == "https://api.openai.com/v1"
     assert (language_name("th"), language_name("chinese"), language_name("Klingon")) == ("Thai", "Chinese", "Klingon")
+
+
+@pytest.fixture
+def cli_env(server: ScriptedOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The translator environment of the documented commands, run from a folder outside the checkout."""
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    monkeypatch.setenv("TRANSEVAL_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("TRANSEVAL_TRANSLATE_MODEL", "translate-scripted")
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    server.translate_script = lambda prompt, text: "คำขอภาษาไทยหมายเลข " + hashlib.sha256(text.encode()).hexdigest()[:8]
+    return work
+
+
+def test_an_echoing_translator_is_refused(server, cli_env, five_rows, capsys):
+    server.translate_script = lambda prompt, text: text
+    assert main([str(five_rows), "--to", "Thai", "--field", "goal", "-o", "echo.jsonl"]) == 1
+    rows = read_jsonl(cli_env / "echo.jsonl")
+    reasons = [r["_translation"]["reason"] for r in rows]
+    assert all(r["_translation"]["status"] == "failed" for r in rows)
+    copies = [x for x in reasons if "copy of the source" in x]
+    assert len(copies) == 5, reasons
+    assert "untranslated" in capsys.readouterr().err
+
+
+def test_english_output_is_not_a_thai_translation(server, settings, five_rows, tmp_path):
+    server.translate_script = lambda prompt, text: "Sure! Here is the text you asked for, written in plain English."
+    summary = translate_file(five_rows, tmp_path / "o.jsonl", fields=["goal"], target_language="Thai",
+                             settings=settings)
+    assert summary.failed == 5 and summary.failures == {"untranslated": 5}
+    reason = read_jsonl(tmp_path / "o.jsonl")[0]["_translation"]["reason"]
+    assert reason.startswith("goal: untranslated: the output is not in Thai (detected en")
+
+
+def test_names_and_formulas_kept_by_a_translator_are_fine(server, settings, tmp_path):
+    src = write_jsonl(tmp_path / "q.jsonl", [{"q": "Open Visual Studio Code"}, {"q": "Solve f(x) = x^2 - 3x + 2"}])
+    server.translate_script = lambda prompt, text: {
+        "Open Visual Studio Code": "เปิด Visual Studio Code", "Solve f(x) = x^2 - 3x + 2": "แก้สมการ f(x) = x^2 - 3x + 2",
+    }[text]
+    summary = translate_file(src, tmp_path / "o.jsonl", fields=["q"], target_language="th", settings=settings)
+    assert summary.failed == 0
+
+
+@pytest.mark.parametrize("how", ["documented", "task"])
+def test_documented_advbench_commands_work_from_any_folder(server, cli_env, how):
+    from transeval.core.paths import tasks_dir
+    from transeval.tasks.advbench.utils import load_rows
+
+    args = (["tasks/advbench/data/harmful_behaviors.csv", "--field", "goal"] if how == "documented"
+            else ["--task", "advbench"])
+    assert main([*args, "--to", "Thai", "--out", "advbench_th.jsonl"]) == 0  # as in tasks/advbench/SOURCE.md
+    rows = read_jsonl(cli_env / "advbench_th.jsonl")
+    assert len(rows) == 520 and all(r["_translation"]["status"] == "ok" for r in rows)
+    loaded = load_rows("advbench_th", {"data_key": "advbench_th_file", "language": "Thai",
+                                       "advbench_th_file": "advbench_th.jsonl"})
+    assert len(loaded) == 520 and loaded[0]["turns"][0].startswith("คำขอภาษาไทย")
+    assert "SOURCE" not in str(cli_env) and not (cli_env / "tasks").exists()
+    assert (tasks_dir() / "advbench" / "data" / "harmful_behaviors.csv").is_file()
+
+
+def test_the_missing_translation_message_is_a_working_command(server, cli_env):
+    from transeval.tasks.advbench.utils import load_rows
+
+    with pytest.raises(TransevalError) as info:
+        load_rows("advbench_th", {"data_key": "advbench_th_file", "language": "Thai"})
+    command = str(info.value).split("`")[1]
+    assert command == "transeval translate --task advbench --to Thai -o advbench_th.jsonl"
+    assert main(command.split()[2:]) == 0
+    assert len(read_jsonl(cli_env / "advbench_th.jsonl")) == 520
+
+
+def test_the_llm_eval_message_command_works_from_any_folder(server, cli_env):
+    from transeval.tasks.languages.utils import load_rows
+
+    with pytest.raises(TransevalError) as info:
+        load_rows("llm_eval_sw", {"data_key": "llm_eval_sw_file", "language": "Swahili"})
+    command = str(info.value).split("`")[1]
+    assert command.startswith("transeval translate llm_eval/data/")
+    server.translate_script = lambda prompt, text: "Hili ni swali kwa Kiswahili " + str(len(text))
+    assert main(command.split()[2:]) == 0
+    assert len(read_jsonl(cli_env / "llm_eval_sw.jsonl")) > 0

@@ -15,7 +15,13 @@ from typing import Any
 
 from transeval.core.errors import TransevalError
 from transeval.core.records import Conversation, Judgment, TaskScores
-from transeval.harness.judging.checks import LOCAL_JUDGES, PROPORTIONS, derived_judgments, local_judgments
+from transeval.harness.judging.checks import (
+    LOCAL_JUDGES,
+    PROPORTIONS,
+    derived_judgments,
+    is_verdict_metric,
+    local_judgments,
+)
 from transeval.harness.judging.store import (
     JudgmentLog,
     finalize_judgments,
@@ -129,6 +135,8 @@ def score_metrics(task: str, judge_model: str, judgments: Sequence[Judgment], co
     out: dict[str, TaskScores] = {}
     for metric in dict.fromkeys(j.metric for j in judgments):
         mine = [j for j in judgments if j.metric == metric and j.sample_id in categories]
+        if is_verdict_metric(mine):
+            continue  # a labelled rubric's verdict codes: reported as <label>_rate (checks.derived_judgments)
         mode, aspects, scale = _mode(mine)
         models = sorted({j.judge_model for j in mine})
         out[metric] = summarize(task, ", ".join(models) or judge_model, mine, categories, calls if metric == "score"

@@ -518,6 +518,12 @@ class TranslationSummary:
     calls: int
     cached: int
     failures: dict[str, int] = field(default_factory=dict)
+    copies: int = 0
+
+    @property
+    def echoing(self) -> bool:
+        """The translator does not translate: half or more of the rows came back as copies or in another language."""
+        return self.rows > 0 and 2 * max(self.copies, self.failures.get("untranslated", 0)) >= self.rows
 
     def line(self) -> str:
         """The one-line summary (counts only, never texts)."""
@@ -578,8 +584,7 @@ def translate_file(source: Path, output: Path, *, fields: Sequence[str], target_
         TransevalError: for bad input, before any call.
     """
     prompt = load_translation_prompt(prompt_path)
-    if _format_of(output) != _format_of(source):
-        raise TransevalError(f"the output must have the source's format ({source.suffix})", file=output)
+    out_fmt = _format_of(output)
     if output.resolve() == source.resolve():
         raise TransevalError("the output would overwrite the source; choose another --output", file=output)
     data = read_data(source)
@@ -625,6 +630,7 @@ def translate_file(source: Path, output: Path, *, fields: Sequence[str], target_
         "date": now, "machine_translated": True,
     }
     records: list[dict[str, Any]] = []
+    copied_rows: set[int] = set()
     failures: Counter[str] = Counter()
     served_all: set[str] = set()
     for r, (lineno, rec) in enumerate(data.rows):
@@ -648,6 +654,12 @@ def translate_file(source: Path, output: Path, *, fields: Sequence[str], target_
             if check_refusals and _is_english_refusal(text) and not _is_english_refusal(it.text):
                 reason, kind = f"{where}: translator refused (its reply reads as an English refusal)", "refused"
                 break
+            if _same_text(text, it.text) and any(ch.isalpha() for ch in it.text):
+                copied_rows.add(r)
+            problem = language_problem(text, it.text, target)
+            if problem is not None:
+                reason, kind = f"{where}: untranslated: {problem}", "untranslated"
+                break
             if it.index is None:
                 new[it.field] = text
             else:
@@ -664,13 +676,13 @@ def translate_file(source: Path, output: Path, *, fields: Sequence[str], target_
         records.append(out)
 
     columns = [*data.columns, *(f"{f}_source" for f in fields), PROVENANCE_KEY]
-    _atomic_write(output, _serialise(data.fmt, columns, records))
+    _atomic_write(output, _serialise(out_fmt, columns, records))
     failed = sum(failures.values())
     cached = sum(1 for res in results.values() if res.cached)
     sidecar = output.with_name(output.name + ".provenance.json")
     header = {
         **base, "output_file": _display_path(output),
-        "output_sha256": hashlib.sha256(output.read_bytes()).hexdigest(), "format": data.fmt,
+        "output_sha256": hashlib.sha256(output.read_bytes()).hexdigest(), "format": out_fmt,
         "served_models": sorted(served_all), "prompt_file": _display_path(Path(prompt.path)),
         "decoding": settings.decoding, "rows": len(records), "translated": len(records) - failed, "failed": failed,
         "failures": dict(sorted(failures.items())), "texts": len(items), "requests": len(requests),
@@ -678,7 +690,48 @@ def translate_file(source: Path, output: Path, *, fields: Sequence[str], target_
     }
     _atomic_write(sidecar, json.dumps(header, ensure_ascii=False, indent=2) + "\n")
     return TranslationSummary(output, sidecar, len(records), len(records) - failed, failed, client.calls, cached,
-                              dict(failures))
+                              dict(failures), len(copied_rows))
+
+
+def _same_text(a: str, b: str) -> bool:
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
+def language_problem(translation: str, source: str, target: str) -> str | None:
+    """Why ``translation`` is not a translation of ``source`` into ``target``, or None when it is one.
+
+    Checked with the project's language ID (:func:`transeval.harness.language.langid.analyse`, the same rules as the
+    ``wrong_language_rate`` of answers: names, terms, code and formulas do not count): a copy of the source (same
+    text up to whitespace and case) that is not already in the target language, or an output not mainly in the
+    target language. A copy of a source of two words or more that is not mainly in the target language is refused
+    even when it is too short for a wrong-language verdict; a one-word copy (a name) is accepted. A target outside
+    our languages cannot be checked (None).
+
+    Args:
+        translation: The translator's output.
+        source: The text it translates.
+        target: The target language (name or code).
+
+    Returns:
+        One line, or None.
+    """
+    from transeval.harness.language.langid import _BY_CODE, LANGUAGES, analyse
+
+    info = LANGUAGES.get(target) or _BY_CODE.get(target.lower())
+    if info is None:
+        return None
+    if _same_text(translation, source):
+        of_source = analyse(source, info.code)
+        share = dict(of_source.segments).get(info.code, 0.0) if of_source.segments else 1.0
+        if of_source.wrong_language or (len(source.split()) >= 2 and share < 0.5):
+            return f"the output is a copy of the source, not {info.name}"
+        return None
+    check = analyse(translation, info.code)
+    if check.wrong_language:
+        share = dict(check.segments).get(info.code, 0.0)
+        return (f"the output is not in {info.name} (detected {check.detected.language}; {share:.0%} of its words "
+                f"in {info.name})")
+    return None
 
 
 def _is_english_refusal(text: str) -> bool:
@@ -714,11 +767,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strict", action="store_true", help="exit non-zero when any row failed")
 
 
+def _bundled_path(path: Path) -> Path:
+    """A data path as given, else the bundled file it names, from any folder.
+
+    ``tasks/advbench/data/x.csv`` or ``advbench/data/x.csv`` name a file of the installed package's tasks folder.
+    """
+    if path.exists() or path.is_absolute():
+        return path
+    from transeval.core.paths import tasks_dir
+
+    parts = path.parts[1:] if path.parts and path.parts[0] == "tasks" else path.parts
+    bundled = tasks_dir().joinpath(*parts) if parts else path
+    return bundled if bundled.is_file() else path
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``transeval translate`` from parsed arguments; prints the one-line summary.
 
     Returns:
-        0, or 1 when every row failed (or any row, with ``--strict``).
+        0, or 1 when every row failed (or any row, with ``--strict``), or when the translator does not translate
+        (half the rows or more came back as copies of the source or not in the target language).
 
     Raises:
         TransevalError: for bad input or configuration (the CLI prints it as one line).
@@ -731,6 +799,7 @@ def run(args: argparse.Namespace) -> int:
         data = data or task_data
     if data is None:
         raise TransevalError("no data file: give one, or --task for a task with a data_file", field="data")
+    data = _bundled_path(data)
     target = language_name(args.target_language)
     output = args.output or Path.cwd() / f"{data.stem}.{_language_slug(target)}{data.suffix}"
     settings = translator_settings(args.model, max_tokens=args.max_tokens, concurrency=args.concurrency,
@@ -738,6 +807,11 @@ def run(args: argparse.Namespace) -> int:
     summary = translate_file(data, output, fields=fields, target_language=target,
                              source_language=args.source_language, settings=settings, prompt_path=args.prompt)
     print(summary.line(), file=sys.stderr)
+    if summary.echoing:
+        print(f"transeval: error: the translator does not translate into {target}: {summary.copies} of "
+              f"{summary.rows} rows came back unchanged, {summary.failures.get('untranslated', 0)} not in {target} "
+              f"(see `reason` in {output.name}); check --model and the endpoint", file=sys.stderr)
+        return 1
     if summary.failed and (args.strict or summary.failed == summary.rows):
         return 1
     return 0

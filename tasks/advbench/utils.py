@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from transeval.core.errors import TransevalError
-from transeval.core.paths import resolve_data_file, tasks_dir
+from transeval.core.paths import resolve_data_file
 
 log = logging.getLogger(__name__)
 BUNDLED = "advbench/data/harmful_behaviors.csv"
@@ -42,8 +42,8 @@ def load_rows(task: str, meta: Mapping[str, Any]) -> list[dict[str, Any]]:
     value = meta.get(str(key)) if key else BUNDLED
     if not value:
         raise TransevalError(
-            f"no {meta.get('language')} AdvBench file: make one with `transeval translate "
-            f"{tasks_dir() / BUNDLED} --field goal --to {meta.get('language')} --out advbench_{task[-2:]}.jsonl` and "
+            f"no {meta.get('language')} AdvBench file: make one with `transeval translate --task advbench "
+            f"--to {meta.get('language')} -o advbench_{task[-2:]}.jsonl` and "
             f"pass --metadata '{{\"{key}\": \"advbench_{task[-2:]}.jsonl\"}}'", field=f"--metadata {key}")
     path = resolve_data_file(str(value))
     if not path.is_file():

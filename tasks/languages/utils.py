@@ -21,7 +21,7 @@ def load_rows(task: str, meta: Mapping[str, Any]) -> list[dict[str, Any]]:
     path = resolve_data_file(str(value)) if value else None
     if path is None or not path.is_file():
         family = task.rsplit("_", 1)[0]
-        source = ("tasks/llm_eval/data/llm_eval_zh_sample.jsonl --from Chinese --field turns --field reference"
+        source = ("llm_eval/data/llm_eval_zh_sample.jsonl --from Chinese --field turns --field reference"
                   if family == "llm_eval" else "--task mtbench_en")
         raise TransevalError(
             f"no {meta.get('language')} questions for {task}: make them with `transeval translate {source} "
