@@ -13,6 +13,7 @@ entities; HTML escapes everything with :func:`html.escape`.
 
 from __future__ import annotations
 
+import csv
 import html
 import io
 import sys
@@ -48,7 +49,7 @@ def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 def csv_bytes(df: pd.DataFrame) -> bytes:
     """UTF-8 CSV of ``df`` safe to open in a spreadsheet (every download on the board goes through this)."""
-    return safe_frame(df).to_csv(index=False).encode("utf-8")
+    return safe_frame(df).to_csv(index=False, quoting=csv.QUOTE_NONNUMERIC).encode("utf-8")
 
 
 def export_frame(table: LeaderTable) -> pd.DataFrame:
@@ -104,9 +105,9 @@ def render_table(table: LeaderTable, suffix: str) -> str:
         return "\n".join(lines) + "\n"
     if suffix == ".csv":
         buf = io.StringIO()
-        safe_frame(df).to_csv(buf, index=False)
+        safe_frame(df).to_csv(buf, index=False, quoting=csv.QUOTE_NONNUMERIC)
         buf.write("\n")
-        safe_frame(pd.DataFrame({"note": notes})).to_csv(buf, index=False)
+        safe_frame(pd.DataFrame({"note": notes})).to_csv(buf, index=False, quoting=csv.QUOTE_NONNUMERIC)
         return buf.getvalue()
     raise ValueError(f"unknown export format {suffix!r} (use {', '.join(FORMATS)})")
 

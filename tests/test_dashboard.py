@@ -11,6 +11,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from fixtures_board import INJECTION, LINK_CATEGORY, MODEL_A, MODEL_B, MODEL_C, add_broken_runs, build_store
 from scripted_server import ScriptedOpenAI
@@ -301,3 +302,262 @@ def test_demo_judge_numbers_are_labelled():
     rows = pd.DataFrame({"task": ["thai_mtbench", "ceval"], "judge": ["demo-judge-gemma-3-270m", ""]})
     assert data.demo_judged(rows) == ["thai_mtbench"]
     assert data.DEMO_JUDGE_NOTE == "demo judge (gemma-3-270m): checks the pipeline, not quality"
+
+
+# --- First screen, labels, caveats, safe exports, plots (issue 22) -----------------------------------------------
+
+from fixtures_board import (  # noqa: E402
+    MODEL_D,
+    MODEL_E,
+    MODEL_F,
+    add_demo_judged_run,
+    add_rubric_only_run,
+    add_safety_judged_run,
+    write_conciseness,
+)
+from transeval.dashboard import data_table  # noqa: E402
+from transeval.harness.records import LOWER_IS_BETTER, SAFETY_METRICS  # noqa: E402
+
+EXPORTS = (".md", ".html", ".tex", ".csv")
+
+
+@pytest.fixture(scope="module")
+def full_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The fixture store plus a conciseness-only run, a demo-judged run and a judged safety run."""
+    tmp = tmp_path_factory.mktemp("board_full")
+    rubrics = write_conciseness(tmp / "rubrics")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("TRANSEVAL_RUBRICS_DIR", str(rubrics))
+    server = ScriptedOpenAI().start()
+    try:
+        build_store(tmp / "runs", server.base_url, tmp / "cache")
+        add_rubric_only_run(tmp / "runs", server, tmp / "cache", rubrics)
+        add_demo_judged_run(tmp / "runs", server, tmp / "cache")
+    finally:
+        server.stop()
+        mp.undo()
+    add_safety_judged_run(tmp / "runs")
+    yield tmp / "runs"
+
+
+@pytest.fixture(scope="module")
+def full_board(full_store: Path) -> data.Board:
+    return data.load_board(full_store)
+
+
+def _export(board: data.Board, suffix: str, metrics: list[str] | None = None) -> str:
+    return data_export.render(board, suffix, metrics)
+
+
+def test_first_column_is_a_headline_benchmark_and_a_user_rubric_is_a_column(full_board, full_store, tmp_path):
+    table = data_table.leader_table(full_board)
+    first = table.columns[0]
+    assert (first.task, first.metric, first.role) == ("thai_mtbench", "score", "headline")
+    assert list(table.values.columns[:3]) == ["model", "alias", "MT-bench score · thai_mtbench"]
+    families = [c.family for c in table.columns if c.role == "headline"]
+    assert families == sorted(families, key=lambda f: [x[0] for x in data_table.FAMILIES].index(f))
+    keys = [c.key for c in table.columns]
+    assert "thai_mtbench:conciseness" in keys and "multijail_th:safe_rate" in keys and "ceval:acc" in keys
+    # sorted by the first column, best first, models without it last
+    scores = [v for v in table.values["MT-bench score · thai_mtbench"] if v == v and v is not None]
+    assert scores == sorted(scores, reverse=True)
+    for suffix in EXPORTS:
+        text = _export(full_board, suffix)
+        header = next(line for line in text.splitlines() if "model" in line)
+        assert header.index("MT-bench score") < header.index("LLM-Eval AVG") < header.index("conciseness"), suffix
+    # the metric picker's choice: --metrics on the command line
+    from transeval.harness.cli import main
+
+    out = tmp_path / "lb.md"
+    assert main(["board", str(full_store), "--export", str(out), "--metrics",
+                 "default,thai_mtbench:wrong_language_rate,score/turn1"]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "wrong-language rate ↓ · thai\\_mtbench" in text and "score turn1 · thai\\_mtbench" in text
+    assert main(["board", str(full_store), "--export", str(out), "--metrics", "nonsense"]) != 0
+
+
+def test_rubric_only_run_shows_the_benchmark_as_not_judged_and_the_rubric_under_its_name(full_board):
+    rows = full_board.rows[full_board.rows["model"] == MODEL_D]
+    head = rows[rows["headline"]].iloc[0]
+    assert head["metric"] == "score" and pd.isna(head["score"]) and "not judged" in head["status"]
+    conc = rows[rows["metric"] == "conciseness"].iloc[0]
+    assert 0 <= conc["score"] <= 4 and conc["role"] == "rubric"
+    table = data_table.leader_table(full_board)
+    row = table.cells[table.cells["model"] == MODEL_D].iloc[0]
+    assert row["MT-bench score · thai_mtbench"].startswith("not judged")
+    assert row["conciseness · thai_mtbench"].startswith(data.fmt(conc["score"]))
+    assert table.values[table.values["model"] == MODEL_D]["MT-bench score · thai_mtbench"].isna().all()
+    for suffix in EXPORTS:
+        text = _export(full_board, suffix)
+        line = next(x for x in text.splitlines() if "concise-only" in x and "org-d" in x)
+        assert "not judged" in line, suffix
+        assert data.fmt(conc["score"]) in line, suffix
+        # the rubric's 0-4 mean is never in the MT-bench column: it follows the "not judged" cell
+        assert line.index("not judged") < line.index(data.fmt(conc["score"])), suffix
+
+
+def test_every_export_of_a_demo_judged_run_says_so(full_board):
+    for suffix in EXPORTS:
+        text = _export(full_board, suffix)
+        assert "DEMO JUDGE" in text and "gemma-3-270m" in text and "not quality" in text, suffix
+        line = next(x for x in text.splitlines() if "demo-judged" in x and "org-e" in x)
+        assert "demo judge" in line, suffix  # on the row itself, not only in the notes
+        assert "MIXED JUDGES" in text and "PARTIAL" in text, suffix
+        assert "judge-other" in text and "judge-scripted" in text, suffix  # the judges' names
+
+
+HOSTILE = ('=HYPERLINK("http://evil.example","x")', "[x] <b>&amp; |pipe| \\\\ #1 $ % ^ _ ~ {}",
+           "+cmd|' /C calc'!A0", "@SUM(A1)", "\t-2+3", "<script>alert(1)</script>")
+
+
+def _hostile_board(board: data.Board) -> data.Board:
+    rows = board.rows.copy()
+    models = sorted(set(rows["model"]))
+    for model, evil in zip(models, HOSTILE, strict=False):
+        rows.loc[rows["model"] == model, "alias"] = evil
+        rows.loc[rows["model"] == model, "model"] = evil + " full"
+    rows.loc[rows["judge"] == "judge-other", "judge"] = "\r-cmd()|<i>judge</i>"
+    assert len(set(rows["alias"]) & set(HOSTILE)) == len(HOSTILE)
+    return data.Board(board.root, board.runs, rows, (), board.comparisons)
+
+
+def test_hostile_names_are_inert_in_every_format(full_board):
+    import csv
+    import io
+
+    evil = _hostile_board(full_board)
+    text = _export(evil, ".csv")
+    cells = [c for row in csv.reader(io.StringIO(text)) for c in row]
+    for cell in cells:
+        assert not cell.startswith(data_export.FORMULA_START), cell
+    assert "'=HYPERLINK(\"http://evil.example\",\"x\")" in cells and "'@SUM(A1)" in cells and "'\t-2+3" in cells
+    for df in (data.details(evil), data_table.leader_table(evil).cells):
+        back = list(csv.reader(io.StringIO(data_export.csv_bytes(df).decode("utf-8"))))
+        assert all(not c.startswith(data_export.FORMULA_START) for row in back for c in row)
+    back = [c for row in csv.reader(io.StringIO(data_export.csv_bytes(data.details(evil)).decode())) for c in row]
+    assert any(c.startswith("'\r-cmd()") for c in back)  # a judge name in the details download
+    tex = _export(evil, ".tex")
+    body = [line for line in tex.splitlines() if line.endswith("\\\\")]
+    assert all(not line.startswith("[") for line in body)  # after \\ a "[" would be read as a length
+    assert "{[}x{]} \\textless{}b\\textgreater{}\\&amp; \\textbar{}pipe\\textbar{}" in tex
+    assert "<" not in tex.replace("\\textless{}", "") and ">" not in tex.replace("\\textgreater{}", "")
+    md = _export(evil, ".md")
+    assert "\\[x\\] &lt;b&gt;&amp;amp; \\|pipe\\|" in md and "<script>" not in md and "<i>" not in md
+    html_text = _export(evil, ".html")
+    assert "<script>" not in html_text and "&lt;script&gt;" in html_text and "<i>judge" not in html_text
+
+
+def test_judge_reliability_beside_judged_numbers(full_board):
+    table = data_table.leader_table(full_board)
+    safety = table.details[table.details["model"] == MODEL_F].iloc[0]["safe rate · multijail_th"]
+    assert "(7/8)" in safety and "12% unscored" in safety and "2 empty" in safety
+    assert "matcher" in safety and "AdvBench rule" in safety and "agreement" in safety
+    demo = table.details[table.details["model"] == MODEL_E].iloc[0]["MT-bench score · thai_mtbench"]
+    assert "demo judge" in demo
+    rows = full_board.rows
+    row = rows[(rows["model"] == MODEL_F) & (rows["metric"] == "safe_rate")].iloc[0]
+    assert row["unscored_share"] == pytest.approx(1 / 8) and row["n_empty"] == 2
+    mixed = dict(row)
+    mixed["mixed"], mixed["swap_inconsistency"] = True, 0.25
+    assert data_table.reliability(mixed)[-2:] == ["swap 25%", "mixed judges"] or "mixed judges" in \
+        data_table.reliability(mixed)
+    assert set(SAFETY_METRICS) <= {m for m in rows[rows["model"] == MODEL_F]["metric"]}
+
+
+def test_lower_is_better_is_one_list_and_marked(full_board):
+    for metric in LOWER_IS_BETTER:
+        assert data.lower_is_better(metric) and data.lower_is_better(f"{metric}/turn1")
+    assert not data.lower_is_better("safe_rate") and not data.lower_is_better("score")
+    cols = data_table.resolve(data_table.available(full_board.rows), ["wrong_language_rate"])
+    assert cols and all(c.label.startswith("wrong-language rate ↓") for c in cols)
+    text = _export(full_board, ".md", ["default", "wrong_language_rate"])
+    assert "↓ lower is better" in text
+    import inspect
+
+    from transeval.harness import lm_eval_patches
+
+    assert "not in LOWER_IS_BETTER" in inspect.getsource(lm_eval_patches.judge_results)
+
+
+def test_plots_never_sum_across_tasks_and_n_is_the_intervals(full_board):
+    # model A has judged turns on two tasks (thai_mtbench and llm_eval): each chart table holds one task
+    for task in data_plots.sub_metric_tasks(full_board, "turn"):
+        df = data_plots.sub_metrics(full_board, "turn", task=task)
+        assert set(df["task"]) == {task}
+        assert not df.duplicated(["part", "model"]).any()
+        assert df["score"].max() <= 10
+    mt = data_plots.sub_metrics(full_board, "turn", task="thai_mtbench")
+    a = mt[(mt["model"] == "org-a/m")]
+    assert list(a["n"]) == [8, 8] and list(a["n_total"]) == [8, 8]  # 8 questions per turn, not the 16 turns
+    details = data.details(full_board)
+    turn = details[(details["alias"] == "org-a/m") & (details["metric"] == "score/turn1")].iloc[0]
+    assert turn["n_total"] == 8
+    saf = data_plots.safety(full_board)
+    assert not saf.duplicated(["label", "model"]).any() and saf["rate"].max() <= 1.0
+    assert {t for t in saf["task"]} >= {"multijail_th", "thai_mtbench"}
+
+
+def test_win_rate_table_holds_win_rates_only(full_board, full_store):
+    wr = data_plots.win_rates(full_board)
+    assert set(wr["metric"]) == {"win_rate"}
+    assert set(full_board.comparisons["metric"]) > {"win_rate"}  # the folder also holds the language checks
+    comp = full_board.comparisons.copy()
+    comp = pd.concat([comp, comp.iloc[:1].assign(task="advbench")], ignore_index=True)
+    assert "advbench" not in set(data.win_rate_rows(comp)["task"])  # no helpfulness win rate on harmful prompts
+
+
+def test_radar_only_with_three_categories_and_fifty_models_get_fifty_colours():
+    one = pd.DataFrame({"category": ["writing", "writing"], "model": ["a", "b"]})
+    three = pd.DataFrame({"category": ["writing", "math", "coding"], "model": ["a"] * 3})
+    assert not data_plots.use_radar(one) and data_plots.use_radar(three)
+    colours = data_plots.palette(50)
+    assert len(colours) == 50 and len(set(colours)) == 50
+    assert all(len(c) == 7 and c.startswith("#") for c in colours)
+
+
+def test_reported_rows_whose_average_is_not_the_mean_of_their_aspects_are_flagged():
+    t1 = next(t for t in data_reported.TABLES if t.key == "paper_b_t1")
+    rep = data_reported.reported_frame(t1)
+    flagged = rep[rep["check"] != ""]
+    assert list(flagged["model"].str.split(" · ").str[1]) == ["5k"] * 6
+    worst = flagged[flagged["model"] == "Open Chinese LLaMA · 5k"].iloc[0]
+    assert worst["avg"] == pytest.approx(2.245)  # as printed
+    assert "off by +0.186" in worst["check"]
+    assert (rep[rep["check"] == ""]["model"].str.endswith(("1k", "950k"))).all()
+
+
+def test_samples_language_line_agrees_with_the_wrong_language_verdict():
+    answer = "คำตอบ This is mostly an English answer with some words here and there ภาษาไทยนิดหน่อย"
+    main_language, wrong, note = data_samples.language_check(answer, "Thai")
+    assert wrong is True and main_language == "en"  # py3langid's whole-text guess is "th"
+    assert note.startswith("th is 25% of the answer's words (wrong language")
+
+
+def test_leaderboard_page_first_screen_and_url_state(full_store, monkeypatch):
+    at = _app(full_store, monkeypatch)
+    assert not at.exception
+    lb = next(df.value for df in at.dataframe if "alias" in df.value)
+    assert list(lb.columns[:4]) == ["model", "alias", "MT-bench score · thai_mtbench",
+                                    "MT-bench score · thai_mtbench" + " (±, n, judge)"]
+    assert "conciseness · thai_mtbench" in lb.columns
+    assert any("DEMO JUDGE" in w.value for w in at.warning)
+    picker = next(m for m in at.multiselect if m.key == "metrics")
+    picker.select("thai_mtbench:wrong_language_rate").run()
+    assert "metrics" in at.query_params
+    assert "wrong-language rate ↓ · thai_mtbench" in next(df.value for df in at.dataframe if "alias" in df.value)
+
+
+def test_samples_page_opens_a_linked_sample(full_store, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("TRANSEVAL_RUNS_DIR", str(full_store))
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.switch_page("board_pages/samples.py")
+    run_a = data_samples.runs_of(data.load_board(full_store), MODEL_A, "thai_mtbench")[0]
+    second = data_samples.samples(run_a, "thai_mtbench", detect=False)[1].sample_id
+    at.query_params.update({"model": MODEL_A, "task": "thai_mtbench", "sample": second})
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="model").value == MODEL_A and at.selectbox(key="task").value == "thai_mtbench"
+    assert at.expander[0].label.startswith(second)
+    assert any(t.value.startswith("Link to this sample: samples?model=") for t in at.text)

@@ -7,6 +7,7 @@ column beside it; the caveats above the table are the ones every export repeats.
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 from transeval.dashboard import data, data_export, data_reported, data_table, view
 
@@ -96,9 +97,9 @@ def render() -> None:
                 view.table(data_reported.with_ours(t, b, models), t.key, f"lb-{t.key}")
 
 
-def shown_rows_board(b: data.Board, rows: object) -> data.Board:
+def shown_rows_board(b: data.Board, rows: pd.DataFrame) -> data.Board:
     """``b`` restricted to the chosen models' rows."""
-    return data.Board(b.root, b.runs, rows, b.problems, b.comparisons)  # type: ignore[arg-type]
+    return data.Board(b.root, b.runs, rows, b.problems, b.comparisons)
 
 
 render()
