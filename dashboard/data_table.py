@@ -234,6 +234,15 @@ def _companions(rows: pd.DataFrame, model: str, task: str, own: str) -> list[str
     return out
 
 
+def _short_status(status: str) -> str:
+    """A cell's text when it has no number (the caveats under the table give the whole reason)."""
+    if status == "ok":
+        return "no score (every item unscored)"
+    if status.startswith("not judged (scored only with: "):
+        return f"{NOT_JUDGED_CELL} (judged only with {status.split(': ', 1)[1]}"
+    return NOT_JUDGED_CELL if status.startswith("not judged") else status
+
+
 @dataclass(frozen=True)
 class LeaderTable:
     """The leaderboard: ``values`` (numbers, for sorting), ``details`` and ``cells`` (text), same rows/columns.
@@ -286,7 +295,7 @@ def leader_table(board: Board, wanted: Iterable[str] | None = None, models: Sequ
             value = num(r["score"])
             v[col.label] = value
             if value is None:
-                d[col.label] = str(r["status"]) if r["status"] != "ok" else "no score (every item unscored)"
+                d[col.label] = _short_status(str(r["status"]))
                 c[col.label] = d[col.label]
                 continue
             safety_head = col.family == "Safety" and col.role == "headline"

@@ -69,8 +69,9 @@ def problems(b: Board) -> None:
         st.warning(f"{DEMO_JUDGE_NOTE}: {', '.join(safe(t) for t in demo)}")
     if b.problems:
         st.warning(f"{len(b.problems)} file(s) could not be used; every other run is shown.")
-        st.dataframe(pd.DataFrame([{"file": p.file, "problem": p.message} for p in b.problems]), hide_index=True,
-                     width="stretch")
+        with st.expander("Files that could not be used"):
+            st.dataframe(pd.DataFrame([{"file": p.file, "problem": p.message} for p in b.problems]),
+                         hide_index=True, width="stretch")
 
 
 def table(df: pd.DataFrame, name: str, key: str, height: int | None = None) -> None:
@@ -103,7 +104,8 @@ def model_picker(b: Board, label: str, key: str, default_all: bool = True) -> li
     return [str(m) for m in chosen]
 
 
-def _url_values(key: str) -> list[str] | None:
+def url_values(key: str) -> list[str] | None:
+    """The comma-separated values of ``?key=`` in the URL, or None when absent."""
     raw = st.query_params.get(key)
     return None if raw is None else [x for x in str(raw).split(",") if x]
 
@@ -121,7 +123,7 @@ def url_multiselect(label: str, options: Sequence[Any], default: Sequence[Any], 
                     format_func: Callable[[Any], str] = str, **kwargs: Any) -> list[Any]:
     """A multiselect whose choice is kept in the URL (``?key=a,b``; options by their ``str``), default elsewhere."""
     by_text = {str(o): o for o in options}
-    wanted = _url_values(key)
+    wanted = url_values(key)
     start = [by_text[x] for x in wanted if x in by_text] if wanted is not None else list(default)
     chosen = st.multiselect(label, list(options), default=start, format_func=format_func, key=key, **kwargs)
     set_url(key, None if [str(c) for c in chosen] == [str(d) for d in default] else ",".join(map(str, chosen)))

@@ -237,7 +237,7 @@ def test_leaderboard_page(store, monkeypatch):
     at = _app(store, monkeypatch)
     assert at.title[0].value == "transeval leaderboard"
     wide = at.dataframe[1].value  # [0] is the problems table
-    assert set(wide["model"]) == {MODEL_A, MODEL_B, MODEL_C}
+    assert set(wide["full name"]) == {MODEL_A, MODEL_B, MODEL_C}
     problems = at.dataframe[0].value
     assert "broken/results_2026-02-01T00-00-00.json" in set(problems["file"])
     assert any("MIXED JUDGES" in w.value for w in at.warning)
@@ -536,15 +536,15 @@ def test_samples_language_line_agrees_with_the_wrong_language_verdict():
 def test_leaderboard_page_first_screen_and_url_state(full_store, monkeypatch):
     at = _app(full_store, monkeypatch)
     assert not at.exception
-    lb = next(df.value for df in at.dataframe if "alias" in df.value)
-    assert list(lb.columns[:4]) == ["model", "alias", "MT-bench score · thai_mtbench",
-                                    "MT-bench score · thai_mtbench" + " (±, n, judge)"]
+    lb = next(df.value for df in at.dataframe if "full name" in df.value and "task" not in df.value)
+    assert list(lb.columns[:3]) == ["model", "MT-bench score · thai_mtbench", "MT-bench score · thai_mtbench ±, n"]
     assert "conciseness · thai_mtbench" in lb.columns
-    assert any("DEMO JUDGE" in w.value for w in at.warning)
+    assert any("gemma" in w.value and "not quality" in w.value for w in at.warning)
     picker = next(m for m in at.multiselect if m.key == "metrics")
     picker.select("thai_mtbench:wrong_language_rate").run()
     assert "metrics" in at.query_params
-    assert "wrong-language rate ↓ · thai_mtbench" in next(df.value for df in at.dataframe if "alias" in df.value)
+    assert "wrong-language rate ↓ · thai_mtbench" in next(df.value for df in at.dataframe if "full name" in df.value
+                                                           and "task" not in df.value)
 
 
 def test_samples_page_opens_a_linked_sample(full_store, monkeypatch):

@@ -11,7 +11,8 @@ import pandas as pd
 import streamlit as st
 from transeval.dashboard import data, data_export, data_reported, data_table, view
 
-DETAIL = " (±, n, judge)"
+DETAIL = " ±, n"
+WARN = ("MIXED JUDGES", "PARTIAL", "Mixed judges")
 
 
 def render() -> None:
@@ -24,37 +25,45 @@ def render() -> None:
         st.info("No lm-eval runs to show yet. Run `transeval eval` or `lm_eval ... --output_path RUNS "
                 "--log_samples`, then reload.")
         return
-    models = view.model_picker(b, "Models", "models")
+    names = dict(zip(b.rows["model"], b.rows["alias"], strict=True))
+    everyone = sorted(names, key=lambda m: names[m])
+    chosen_models = [m for m in (view.url_values("models") or everyone) if m in names] or everyone
+    all_columns = data_table.available(b.rows[b.rows["model"].isin(chosen_models)])
+    by_key = {c.key: c for c in all_columns}
+    chosen_keys = view.url_values("metrics") or data_table.default_keys(all_columns)
+    with st.expander(f"Models ({len(chosen_models)} of {len(everyone)}) and columns "
+                     f"({len([k for k in chosen_keys if k in by_key])} of {len(all_columns)})"):
+        models = view.model_picker(b, "Models", "models")
+        picked = view.url_multiselect(
+            "Columns: every headline first; add any judged metric (rubrics, aspects, turns, refusal, "
+            "wrong-language)", list(by_key), data_table.default_keys(all_columns), "metrics",
+            format_func=lambda k: by_key[k].label)
     shown_rows = b.rows[b.rows["model"].isin(models)]
-    columns = data_table.available(shown_rows) if not shown_rows.empty else []
-    by_key = {c.key: c for c in columns}
-    picked = view.url_multiselect(
-        "Columns: every headline first; add any judged metric (rubrics, aspects, turns, refusal, wrong-language)",
-        list(by_key), data_table.default_keys(columns), "metrics", format_func=lambda k: by_key[k].label)
-    table = data_table.leader_table(b, picked or None, models)
+    table = data_table.leader_table(b, [k for k in picked if k in by_key] or None, models)
     for note in table.caveats:
-        if note.startswith(("DEMO JUDGE", "MIXED JUDGES", "PARTIAL", "Mixed judges")):
+        if note.startswith(WARN):
             st.warning(view.safe(note))
-    st.subheader("Leaderboard")
-    df = table.values[["model", "alias"]].copy()
-    config = {"model": st.column_config.TextColumn("model", help="full name or path"),
-              "alias": st.column_config.TextColumn("alias")}
+    df = pd.DataFrame({"model": table.values["alias"]})
+    config = {"model": st.column_config.TextColumn("model", help="alias; the full name is in the last column",
+                                                   pinned=True)}
     for col in table.columns:
         values = table.values[col.label]
         proportion = data.is_proportion(col.metric)
         df[col.label] = values.astype(float) * (100 if proportion else 1)
         df[col.label + DETAIL] = table.details[col.label]
-        hint = ("lower is better; " if col.lower_better else "") + f"{col.family}: {col.task} {col.metric}"
+        hint = ("lower is better; " if col.lower_better else "") + f"{col.family}: task {col.task}, metric {col.metric}"
         config[col.label] = st.column_config.NumberColumn(col.label, format="%.1f%%" if proportion else "%.2f",
-                                                          help=hint)
+                                                          help=hint, width="medium")
         config[col.label + DETAIL] = st.column_config.TextColumn(
-            col.label + DETAIL, help="±half-width of the 95% CI, (n scored[/total]), judge reliability")
+            col.label + DETAIL, help="±half-width of the 95% CI, (n scored[/total]) and the judge's reliability",
+            width="small")
+    df["full name"] = table.values["model"]
+    st.dataframe(df, hide_index=True, width="stretch", column_config=config)
     st.caption("Click a header to sort; ↓ marks lower-is-better metrics. Beside each number: ±half-width of its "
                "95% CI, (n it was computed on) and the judge's reliability (unscored share, swap inconsistency, "
                "empty answers, mixed judges).")
-    st.dataframe(df, hide_index=True, width="stretch", column_config=config)
     for note in table.caveats:
-        if not note.startswith(("DEMO JUDGE", "MIXED JUDGES", "PARTIAL", "Mixed judges")):
+        if not note.startswith(WARN):
             st.caption(view.safe(note))
     export = data_export.export_frame(table)
     c1, c2, c3, c4 = st.columns(4)
