@@ -55,7 +55,8 @@ def categories(board: Board, task: str, models: Sequence[str] | None = None) -> 
 def sub_metric_tasks(board: Board, prefix: str, models: Sequence[str] | None = None) -> list[str]:
     """Tasks that have turn (``turn``) or aspect sub-metrics of their judge score (one chart each)."""
     rows = _sub_rows(board, prefix, models)
-    return sorted(set(rows["task"]))
+    parts = rows.groupby("task")["metric"].nunique() if not rows.empty else pd.Series(dtype=int)
+    return sorted(parts.index.astype(str), key=lambda t: (-int(parts[t]), t))  # most parts (turns) first
 
 
 def _sub_rows(board: Board, prefix: str, models: Sequence[str] | None) -> pd.DataFrame:
@@ -69,12 +70,12 @@ def sub_metrics(board: Board, prefix: str, models: Sequence[str] | None = None, 
                 ) -> pd.DataFrame:
     """Turn (``turn``) or aspect rows of one judged task's score: model, task, part, score, CI and its n.
 
-    Without ``task``: the first task that has such rows (a chart never mixes tasks: their bars would stack).
+    Without ``task``: the task with the most parts (a chart never mixes tasks: their bars would stack).
     ``n`` is what the interval was computed on (scored items of that turn), ``n_total`` that turn's items.
     """
     rows = _sub_rows(board, prefix, models)
     if task is None:
-        task = min(rows["task"], default=None)
+        task = next(iter(sub_metric_tasks(board, prefix, models)), None)
     rows = rows[rows["task"] == task]
     return pd.DataFrame({"model": rows["alias"], "task": rows["task"], "part": rows["metric"].str.split("/").str[1],
                          "score": rows["score"], "ci_low": rows["ci_low"], "ci_high": rows["ci_high"],

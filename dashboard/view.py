@@ -87,7 +87,7 @@ def chart_and_table(chart: alt.Chart | alt.LayerChart, df: pd.DataFrame, name: s
     """A plot with the table behind it one click away (tabs)."""
     tab_chart, tab_table = st.tabs(["Chart", "Table"])
     with tab_chart:
-        st.altair_chart(chart, width="stretch")
+        st.altair_chart(chart, width="content")  # the chart's own width: 50 models' bars are not squeezed
     with tab_table:
         table(df, name, key)
 

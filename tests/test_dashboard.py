@@ -561,3 +561,19 @@ def test_samples_page_opens_a_linked_sample(full_store, monkeypatch):
     assert at.selectbox(key="model").value == MODEL_A and at.selectbox(key="task").value == "thai_mtbench"
     assert at.expander[0].label.startswith(second)
     assert any(t.value.startswith("Link to this sample: samples?model=") for t in at.text)
+
+
+def test_charts_for_fifty_models_keep_colours_apart_and_legends_whole():
+    from transeval.dashboard import charts
+
+    names = [f"org-{i}/model-{i}-with-a-rather-long-checkpoint-name" for i in range(50)]
+    df = pd.DataFrame({"model": names * 2, "part": ["turn1"] * 50 + ["turn2"] * 50, "score": 5.0,
+                       "ci_low": 4.0, "ci_high": 6.0})
+    spec = charts.bars(df, "part", "score", "model").to_dict()
+    layer = spec["layer"][0]["encoding"]
+    assert layer["y"]["stack"] is None  # never stacked
+    colour = layer["color"]
+    assert len(colour["scale"]["range"]) == 50 and len(set(colour["scale"]["range"])) == 50
+    assert colour["scale"]["domain"] == sorted(names)
+    assert colour["legend"]["symbolLimit"] > 50 and colour["legend"]["labelLimit"] == 0  # Vega cuts at 30
+    assert spec["width"] >= 24 * 50 * 2 or spec["width"] == 2400

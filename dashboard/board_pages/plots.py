@@ -7,34 +7,9 @@ one row per bar), a chart holds one task unless its values share a scale, colour
 
 from __future__ import annotations
 
-from typing import Any
-
 import altair as alt
-import pandas as pd
 import streamlit as st
-from transeval.dashboard import data_plots, view
-
-
-def _colour(field: str, names: list[str]) -> alt.Color:
-    names = sorted({str(n) for n in names})
-    cols = 1 if len(names) <= 12 else (2 if len(names) <= 30 else 3)
-    return alt.Color(f"{field}:N", scale=alt.Scale(domain=names, range=data_plots.palette(len(names))),
-                     legend=alt.Legend(symbolLimit=0, labelLimit=0, columns=cols, orient="right"))
-
-
-def _bars(df: pd.DataFrame, x: str, y: str, color: str, domain: list[float] | None = None
-          ) -> alt.Chart | alt.LayerChart:
-    n = max(1, df[color].nunique())
-    width = max(400, min(2400, 24 * n * max(1, df[x].nunique())))
-    yscale = alt.Scale(domain=domain) if domain else alt.Scale(zero=True)
-    enc: dict[str, Any] = {"x": alt.X(f"{x}:N", title=None, axis=alt.Axis(labelLimit=0, labelAngle=-30)),
-                           "y": alt.Y(f"{y}:Q", stack=None, scale=yscale),
-                           "color": _colour(color, list(df[color])), "xOffset": alt.XOffset(f"{color}:N"),
-                           "tooltip": list(df.columns)}
-    bars = alt.Chart(df).mark_bar().encode(**enc)
-    errs = alt.Chart(df).mark_rule().encode(x=alt.X(f"{x}:N"), xOffset=alt.XOffset(f"{color}:N"),
-                                            y="ci_low:Q", y2="ci_high:Q")
-    return (bars + errs).properties(width=width, height=320)
+from transeval.dashboard import charts, data_plots, view
 
 
 def render() -> None:
@@ -56,12 +31,12 @@ def render() -> None:
             st.caption("Radar: one polar chart per model (a wedge per category, radius = score).")
             radar = alt.Chart(cats).mark_arc(stroke="white").encode(
                 theta=alt.Theta("category:N"), radius=alt.Radius("score:Q", scale=alt.Scale(type="sqrt", zero=True)),
-                color=_colour("category", list(cats["category"])),
+                color=charts.colour("category", list(cats["category"])),
                 tooltip=["model", "category", "score", "n"]).properties(width=220, height=220)
             view.chart_and_table(radar.facet(facet="model:N", columns=4), cats, "categories", "p-cat")
         elif data_plots.has_numbers(cats, "score"):
             st.caption(f"Fewer than {data_plots.RADAR_MIN} categories: bars instead of a radar.")
-            view.chart_and_table(_bars(cats, "category", "score", "model"), cats, "categories", "p-cat")
+            view.chart_and_table(charts.bars(cats, "category", "score", "model"), cats, "categories", "p-cat")
         else:
             st.info("No judged scores per category yet.")
     for title, prefix, key in (("Turn 1 vs turn 2", "turn", "p-turn"), ("Per aspect (LLM-Eval)", "aspect", "p-asp")):
@@ -75,7 +50,7 @@ def render() -> None:
         if data_plots.has_numbers(df, "score"):
             st.caption(f"{task}: mean judge score per {prefix} with its 95% CI (n in the table = items the "
                        "interval is over). One task per chart.")
-            view.chart_and_table(_bars(df, "part", "score", "model"), df, key, key)
+            view.chart_and_table(charts.bars(df, "part", "score", "model"), df, key, key)
         else:
             st.info("Nothing to plot yet.")
     st.subheader("Knowledge accuracy per subject (dashed: chance)")
@@ -83,14 +58,15 @@ def render() -> None:
     if data_plots.has_numbers(know, "score"):
         chance = alt.Chart(know).mark_tick(color="black", thickness=2, strokeDash=[4, 2]).encode(
             x=alt.X("subject:N"), y="chance:Q")
-        view.chart_and_table(_bars(know, "subject", "score", "model", [0, 1]) + chance, know, "knowledge", "p-know")
+        chart = charts.bars(know, "subject", "score", "model", [0, 1]) + chance
+        view.chart_and_table(chart, know, "knowledge", "p-know")
     else:
         st.info("No multiple-choice results yet.")
     st.subheader("Safety, refusal and wrong-language rates (↓ lower is better)")
     saf = data_plots.safety(b, models)
     if data_plots.has_numbers(saf, "rate"):
         st.caption("Each bar is one task's rate (task · metric); rates share the 0–1 scale and are never summed.")
-        view.chart_and_table(_bars(saf, "label", "rate", "model", [0, 1]), saf, "safety", "p-safe")
+        view.chart_and_table(charts.bars(saf, "label", "rate", "model", [0, 1]), saf, "safety", "p-safe")
     else:
         st.info("No safety or language-check results yet.")
     st.subheader("Pairwise win rates (ties count half; 95% Wilson CI)")
@@ -98,7 +74,7 @@ def render() -> None:
     if data_plots.has_numbers(wr, "win_rate"):
         chart = alt.Chart(wr).mark_point(filled=True, size=80).encode(
             y=alt.Y("pair:N", axis=alt.Axis(labelLimit=0)), x=alt.X("win_rate:Q", scale=alt.Scale(domain=[0, 1])),
-            color=_colour("task", list(wr["task"])), tooltip=list(wr.columns))
+            color=charts.colour("task", list(wr["task"])), tooltip=list(wr.columns))
         rule = alt.Chart(wr).mark_rule().encode(y="pair:N", x="ci_low:Q", x2="ci_high:Q", color="task:N")
         view.chart_and_table(chart + rule, wr, "win_rates", "p-wr")
     else:
