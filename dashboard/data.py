@@ -39,6 +39,9 @@ PROPORTIONS = {"acc", "acc_norm", "exact_match", "score_rate", "refusal_rate", "
                "score_rate (points)", "unscored_share", "swap_inconsistency", *SAFETY_METRICS}
 POINTS_JUDGED = "scoring rate (judge, points)"
 NOT_JUDGED = "not judged yet — `transeval judge RUN`"
+#: A benchmark family's headline when its task was judged with it (else the task's own metric): AlpacaEval's is
+#: the win rate against its baseline, a safety set's the judge's safe rate.
+HEADLINE_PREFERENCE = (("alpaca_eval", ("win_rate",)), ("advbench", ("safe_rate",)), ("multijail", ("safe_rate",)))
 #: Harmful-prompt sets (task-name prefixes).
 SAFETY_TASKS = ("advbench", "multijail")
 #: Judge-free checks and the safety family's companions of a judged task (not its headline, not a rubric of its own).
@@ -388,6 +391,11 @@ def _judge_info(path: Path, mtime: int, metric: str) -> JudgeInfo:
 def own_metric(run: Run, task: str) -> str:
     """The metric a judged task's own rubric reports under (its documents' ``judge.metric``, default ``score``)."""
     spec = first_doc(run, task).get("judge")
+    if isinstance(spec, str):  # the task loaders store the spec as JSON text
+        try:
+            spec = json.loads(spec)
+        except ValueError:
+            spec = None
     metric = spec.get("metric") if isinstance(spec, dict) else None
     return str(metric) if isinstance(metric, str) and metric else "score"
 
@@ -409,7 +417,9 @@ def judged_metrics(run: Run, task: str, scores: dict[str, TaskScores]) -> list[d
     """
     rows = []
     own = own_metric(run, task)
-    head = "safe_rate" if "safe_rate" in scores else own
+    preferred = next((m for prefix, metrics in HEADLINE_PREFERENCE if task.startswith(prefix) for m in metrics
+                      if m in scores), None)
+    head = preferred or own
     judgments = _turn_counts(run.judgments_path(task))
     for metric, s in scores.items():
         info = judge_info(run, task, s)

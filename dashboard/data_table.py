@@ -40,6 +40,8 @@ FAMILIES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("Knowledge", ("ceval", "mmlu", "agieval", "gaokao", "demo_knowledge", "cmmlu"), "accuracy"),
     ("Perplexity", ("perplexity",), "perplexity"),
 )
+#: The metric a family's headline label names (another metric of the task keeps its own name).
+FAMILY_METRIC = {"MT-bench": "score", "AlpacaEval": "win_rate", "LLM-Eval": "score"}
 #: What a metric is called in a column header.
 METRIC_LABELS = {"safe_rate": "safe rate", "refusal_rate": "refusal rate (matcher)",
                  "refusal_rate_advbench": "refusal rate (AdvBench rule)",
@@ -103,7 +105,7 @@ def metric_label(metric: str) -> str:
 
 def _label(task: str, metric: str, role: str) -> str:
     _, family, head = family_of(task)
-    if role == "headline" and family in ("MT-bench", "AlpacaEval", "LLM-Eval"):
+    if role == "headline" and FAMILY_METRIC.get(family) == metric:
         return f"{head} · {task}"
     if role == "lc" and family == "AlpacaEval":
         return f"AlpacaEval LC win rate · {task}"
@@ -120,10 +122,10 @@ def available(rows: pd.DataFrame) -> list[Column]:
             seen[key] = str(role)
     rank = {"headline": 0, "lc": 1, "rubric": 2, "check": 3, "part": 4, "other": 5}
 
-    def order(item: tuple[tuple[str, str], str]) -> tuple[int, int, str, int, str]:
+    def order(item: tuple[tuple[str, str], str]) -> tuple[int, int, str, int, int, str]:
         (task, metric), role = item
-        return (rank.get(role, 9) if role in ("headline", "lc") else 10 + rank.get(role, 9), family_of(task)[0],
-                task, metric != "safe_rate", metric)
+        first = 0 if role in ("headline", "lc") else 10 + rank.get(role, 9)  # LC right after its win rate
+        return (first, family_of(task)[0], task, rank.get(role, 9), metric != "safe_rate", metric)
 
     out = []
     for (task, metric), role in sorted(seen.items(), key=order):

@@ -358,3 +358,25 @@ def swap_inconsistency(judgments_file: Path) -> float | None:
     both = [j.pair for j in read_judgments(judgments_file) if j.pair is not None and j.pair.first and j.pair.second]
     flip = {"A": "B", "B": "A", "tie": "tie"}
     return sum(flip.get(str(p.first)) != p.second for p in both) / len(both) if both else None
+
+
+def add_alpaca_run(root: Path, server: Any, cache: Path, model: str = MODEL_A, n: int = 6) -> Path:
+    """Thai AlpacaEval (first ``n`` instructions) judged as the task says: 1-10 score plus pair-v2 win rate
+    against the bundled gpt4_1106_preview outputs (both orders), with the length-controlled win rate."""
+    import yaml
+    from transeval.harness.paths import tasks_dir
+
+    meta = yaml.safe_load((tasks_dir() / "alpaca_eval_th" / "alpaca_eval_th.yaml").read_text(encoding="utf-8"))
+    docs = load_docs("alpaca_eval_th", meta["metadata"])[:n]
+    recs = _judged_records(docs, model)
+    date_id = "2026-01-09T10-00-00"
+    path = write_run(root / sanitize(model), model, date_id, {"alpaca_eval_th": {"alias": "alpaca_eval_th",
+                                                                                  "score,none": None}},
+                     {"alpaca_eval_th": {"task": "alpaca_eval_th", "output_type": "generate_until"}},
+                     {"alpaca_eval_th": recs})
+    convs = [Conversation(question_from_doc(r["doc"]), tuple(
+        TurnOutput(**t) for t in json.loads(r["filtered_resps"][0])["turns"])) for r in recs]
+    res = judge_task(convs, jobs_for(convs[0].question.judge), _settings(server.base_url, "judge-scripted", cache),
+                     path.parent, date_id)
+    merge_into_results(path, "alpaca_eval_th", res.scores)
+    return path

@@ -310,6 +310,7 @@ from fixtures_board import (  # noqa: E402
     MODEL_D,
     MODEL_E,
     MODEL_F,
+    add_alpaca_run,
     add_demo_judged_run,
     add_rubric_only_run,
     add_safety_judged_run,
@@ -333,6 +334,7 @@ def full_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         build_store(tmp / "runs", server.base_url, tmp / "cache")
         add_rubric_only_run(tmp / "runs", server, tmp / "cache", rubrics)
         add_demo_judged_run(tmp / "runs", server, tmp / "cache")
+        add_alpaca_run(tmp / "runs", server, tmp / "cache")
     finally:
         server.stop()
         mp.undo()
@@ -490,7 +492,8 @@ def test_plots_never_sum_across_tasks_and_n_is_the_intervals(full_board):
     a = mt[(mt["model"] == "org-a/m")]
     assert list(a["n"]) == [8, 8] and list(a["n_total"]) == [8, 8]  # 8 questions per turn, not the 16 turns
     details = data.details(full_board)
-    turn = details[(details["alias"] == "org-a/m") & (details["metric"] == "score/turn1")].iloc[0]
+    turn = details[(details["alias"] == "org-a/m") & (details["metric"] == "score/turn1")
+                   & (details["task"] == "thai_mtbench")].iloc[0]
     assert turn["n_total"] == 8
     saf = data_plots.safety(full_board)
     assert not saf.duplicated(["label", "model"]).any() and saf["rate"].max() <= 1.0
@@ -577,3 +580,16 @@ def test_charts_for_fifty_models_keep_colours_apart_and_legends_whole():
     assert colour["scale"]["domain"] == sorted(names)
     assert colour["legend"]["symbolLimit"] > 50 and colour["legend"]["labelLimit"] == 0  # Vega cuts at 30
     assert spec["width"] >= 24 * 50 * 2 or spec["width"] == 2400
+
+
+def test_alpaca_eval_headline_is_the_win_rate_with_lc_beside_it(full_board):
+    table = data_table.leader_table(full_board)
+    keys = [c.key for c in table.columns]
+    assert keys.index("thai_mtbench:score") < keys.index("alpaca_eval_th:win_rate") < keys.index("llm_eval:score")
+    win = next(c for c in table.columns if c.key == "alpaca_eval_th:win_rate")
+    assert win.label == "AlpacaEval win rate · alpaca_eval_th" and win.role == "headline"
+    assert "alpaca_eval_th:score" in keys  # its 1-10 single grading is a column under its own name
+    rows = full_board.rows[(full_board.rows["model"] == MODEL_A) & (full_board.rows["task"] == "alpaca_eval_th")]
+    assert set(rows[rows["headline"]]["metric"]) == {"win_rate"}
+    if "alpaca_eval_th:win_rate/LC" in keys:
+        assert keys.index("alpaca_eval_th:win_rate/LC") == keys.index("alpaca_eval_th:win_rate") + 1
