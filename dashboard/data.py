@@ -50,7 +50,7 @@ DEMO_JUDGE_NOTE = "demo judge (gemma-3-270m): checks the pipeline, not quality"
 ROW_COLUMNS = [
     "model", "alias", "task", "suite", "language", "metric", "headline", "score", "ci_low", "ci_high", "n_scored",
     "n_total", "judge", "rubric", "status", "partial", "chance", "date", "run", "kind", "role", "unscored_share",
-    "swap_inconsistency", "n_empty", "mixed", "judges",
+    "swap_inconsistency", "n_empty", "mixed", "judges", "group",
 ]
 #: Language of a task when its documents do not say (prefix match on the task name).
 TASK_LANGUAGES = (("thai_", "Thai"), ("mtbench_en", "English"), ("alpaca_eval_th", "Thai"), ("ceval", "Chinese"),
@@ -518,7 +518,7 @@ def _task_rows(root: Path, run: Run, suite: str, task: str) -> tuple[list[dict[s
             "language": task_language(run, task), "date": run.date_id, "run": str(run.results_path),
             "partial": is_partial(run), "chance": chance_level(run, task), "kind": "computed", "judge": "",
             "rubric": "", "status": "ok", "role": "other", "unscored_share": None, "swap_inconsistency": None,
-            "n_empty": 0, "mixed": False, "judges": ()}
+            "n_empty": 0, "mixed": False, "judges": (), "group": suite}
     if run.scores_path(task).exists():
         try:
             scores = read_scores(run.scores_path(task))

@@ -50,6 +50,8 @@ METRIC_LABELS = {"safe_rate": "safe rate", "refusal_rate": "refusal rate (matche
                  "wrong_language_rate": "wrong-language rate", "switching_rate": "switching rate",
                  "win_rate": "win rate", "acc": "accuracy", "acc_norm": "accuracy (norm)"}
 LOWER_MARK = " ↓"
+#: Suffix of a knowledge suite's average column's metric (``acc (avg)``).
+AVG = " (avg)"
 #: Judge-free checks stored as judgments (language ID, refusal phrases, AdvBench's prefix rule, their agreement).
 LOCAL_CHECKS = frozenset({*LOCAL_JUDGES, "matcher vs judge", "advbench-prefixes"})
 NOT_JUDGED_CELL = "not judged"
@@ -127,15 +129,41 @@ def available(rows: pd.DataFrame) -> list[Column]:
         first = 0 if role in ("headline", "lc") else 10 + rank.get(role, 9)  # LC right after its win rate
         return (first, family_of(task)[0], task, rank.get(role, 9), metric != "safe_rate", metric)
 
+    suites = knowledge_suites(rows)
+    members = {t for tasks in suites.values() for t in tasks}
     out = []
     for (task, metric), role in sorted(seen.items(), key=order):
+        if role == "headline" and task in members:
+            role = "member"  # shown through its suite's average; pickable on its own
         out.append(Column(task, metric, _label(task, metric, role), family_of(task)[1], role))
+    for suite, tasks in suites.items():
+        metric = str(rows[rows["task"] == tasks[0]]["metric"].iloc[0]) if tasks else "acc"
+        avg = Column(suite, f"{metric}{AVG}", f"{metric_label(metric)} avg · {suite}", "Knowledge", "suite_avg")
+        at = next((i for i, c in enumerate(out) if c.role == "headline" and family_of(c.task)[0] >
+                   family_of(tasks[0])[0]), None)
+        at = at if at is not None else next((i for i, c in enumerate(out) if c.role not in ("headline", "lc")),
+                                            len(out))
+        out.insert(at, avg)
+    return out
+
+
+def knowledge_suites(rows: pd.DataFrame) -> dict[str, list[str]]:
+    """Suites run as one group without a number of its own (``demo_knowledge``), all knowledge tasks on one metric.
+
+    Returns suite -> member tasks. Their average is one column; the members stay pickable.
+    """
+    heads = rows[rows["headline"] & (rows["group"].astype(str) != "")]
+    out: dict[str, list[str]] = {}
+    for suite, grp in heads.groupby("group", sort=True):
+        tasks = sorted(set(grp["task"]))
+        if len(tasks) > 1 and all(family_of(t)[1] == "Knowledge" for t in tasks) and grp["metric"].nunique() == 1:
+            out[str(suite)] = tasks
     return out
 
 
 def default_keys(columns: Sequence[Column]) -> list[str]:
     """The first screen: every headline (and AlpacaEval's LC win rate), then every rubric's own metric."""
-    return [c.key for c in columns if c.role in ("headline", "lc", "rubric")]
+    return [c.key for c in columns if c.role in ("headline", "lc", "suite_avg", "rubric")]
 
 
 def resolve(columns: Sequence[Column], wanted: Iterable[str] | None) -> list[Column]:
@@ -167,7 +195,7 @@ def resolve(columns: Sequence[Column], wanted: Iterable[str] | None) -> list[Col
     order = {c.key: i for i, c in enumerate(columns)}
     keys = list(chosen)
     # the family headlines keep their first-screen order; picked extras follow in the order given
-    heads = sorted([k for k in keys if chosen[k].role in ("headline", "lc")], key=lambda k: order[k])
+    heads = sorted([k for k in keys if chosen[k].role in ("headline", "lc", "suite_avg")], key=lambda k: order[k])
     return [chosen[k] for k in heads] + [chosen[k] for k in keys if k not in heads]
 
 
@@ -236,6 +264,21 @@ def _companions(rows: pd.DataFrame, model: str, task: str, own: str) -> list[str
     return out
 
 
+def _suite_average(grp: pd.DataFrame, col: Column, suites: dict[str, list[str]]) -> tuple[float | None, str, str]:
+    """(value, detail, cell) of a knowledge suite's average for one model: the mean over its complete members."""
+    tasks = suites.get(col.task, [])
+    metric = col.metric.removesuffix(AVG)
+    mine = grp[grp["task"].isin(tasks) & (grp["metric"] == metric)]
+    complete = mine[[num(v) is not None and not bool(p) for v, p in zip(mine["score"], mine["partial"],
+                                                                        strict=True)]]
+    if complete.empty:
+        return None, "–", "–"
+    value = float(sum(float(x) for x in complete["score"]) / len(complete))
+    n = sum(int(num(x) or 0) for x in complete["n_total"])
+    detail = f"mean of {len(complete)}/{len(tasks)} tasks ({n} questions)"
+    return value, detail, f"{fmt(value, metric)} {detail}"
+
+
 def _short_status(status: str) -> str:
     """A cell's text when it has no number (the caveats under the table give the whole reason)."""
     if status == "ok":
@@ -278,6 +321,7 @@ def leader_table(board: Board, wanted: Iterable[str] | None = None, models: Sequ
     if models:
         rows = rows[rows["model"].isin(models)]
     columns = resolve(available(rows), wanted) if not rows.empty else []
+    suites = knowledge_suites(rows) if not rows.empty else {}
     values, details, cells = [], [], []
     for model, grp in rows.groupby("model", sort=False):
         alias = str(grp["alias"].iloc[0])
@@ -285,6 +329,9 @@ def leader_table(board: Board, wanted: Iterable[str] | None = None, models: Sequ
         d: dict[str, object] = {"model": model, "alias": alias}
         c: dict[str, object] = {"model": model, "alias": alias}
         for col in columns:
+            if col.role == "suite_avg":
+                v[col.label], d[col.label], c[col.label] = _suite_average(grp, col, suites)
+                continue
             hit = grp[(grp["task"] == col.task) & (grp["metric"] == col.metric)]
             if hit.empty:
                 task_rows = grp[grp["task"] == col.task]

@@ -380,3 +380,18 @@ def add_alpaca_run(root: Path, server: Any, cache: Path, model: str = MODEL_A, n
                      path.parent, date_id)
     merge_into_results(path, "alpaca_eval_th", res.scores)
     return path
+
+
+def add_demo_knowledge_run(root: Path, model: str = MODEL_E) -> Path:
+    """``demo_knowledge`` as ``make demo`` runs it: a group without a number of its own over two C-Eval subjects
+    and an AGI-Eval subset (lm-eval 0.4 results layout; accuracies from the logged picks)."""
+    members = {"ceval-valid_law": _mc_records("ceval-valid_law", 5, 3),
+               "ceval-valid_high_school_history": _mc_records("ceval-valid_high_school_history", 5, 4),
+               "agieval_gaokao_mathqa": _mc_records("agieval_gaokao_mathqa", 3, 1)}
+    results: dict[str, dict[str, Any]] = {"demo_knowledge": {"alias": "demo_knowledge"}}
+    for task, recs in members.items():
+        results[task] = {"alias": task, "acc,none": sum(r["acc"] for r in recs) / len(recs), "acc_stderr,none": 0.2}
+    configs = {t: {"task": t, "output_type": "multiple_choice", "doc_to_choice": ["A", "B", "C", "D"]}
+               for t in members}
+    return write_run(root / sanitize(model), model, "2026-01-08T11-00-00", results, configs, members,
+                     groups={"demo_knowledge": list(members)})

@@ -312,6 +312,7 @@ from fixtures_board import (  # noqa: E402
     MODEL_F,
     add_alpaca_run,
     add_demo_judged_run,
+    add_demo_knowledge_run,
     add_rubric_only_run,
     add_safety_judged_run,
     write_conciseness,
@@ -335,6 +336,7 @@ def full_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         add_rubric_only_run(tmp / "runs", server, tmp / "cache", rubrics)
         add_demo_judged_run(tmp / "runs", server, tmp / "cache")
         add_alpaca_run(tmp / "runs", server, tmp / "cache")
+        add_demo_knowledge_run(tmp / "runs")
     finally:
         server.stop()
         mp.undo()
@@ -593,3 +595,20 @@ def test_alpaca_eval_headline_is_the_win_rate_with_lc_beside_it(full_board):
     assert set(rows[rows["headline"]]["metric"]) == {"win_rate"}
     if "alpaca_eval_th:win_rate/LC" in keys:
         assert keys.index("alpaca_eval_th:win_rate/LC") == keys.index("alpaca_eval_th:win_rate") + 1
+
+
+def test_a_knowledge_suite_run_as_one_group_is_one_average_column(full_board):
+    # make demo's demo_knowledge: no number of its own; its members were the first columns before (issue 22)
+    table = data_table.leader_table(full_board)
+    keys = [c.key for c in table.columns]
+    avg = next(c for c in table.columns if c.task == "demo_knowledge")
+    assert avg.role == "suite_avg" and avg.label == "accuracy avg · demo_knowledge"
+    assert keys.index("thai_mtbench:score") < keys.index(avg.key) < keys.index("thai_mtbench:conciseness")
+    assert "ceval-valid_law:acc" not in keys and "agieval_gaokao_mathqa:acc" not in keys
+    row = table.values[table.values["model"] == MODEL_E].iloc[0]
+    assert row[avg.label] == pytest.approx((3 / 5 + 4 / 5 + 1 / 3) / 3)
+    assert "mean of 3/3 tasks (13 questions)" in table.details[table.details["model"] == MODEL_E].iloc[0][avg.label]
+    every = [c.key for c in data_table.available(full_board.rows)]
+    assert "agieval_gaokao_mathqa:acc" in every  # still pickable
+    picked = data_table.leader_table(full_board, ["default", "agieval_gaokao_mathqa:acc"])
+    assert picked.columns[-1].key == "agieval_gaokao_mathqa:acc"
