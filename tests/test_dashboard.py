@@ -566,6 +566,9 @@ def test_samples_page_opens_a_linked_sample(full_store, monkeypatch):
     assert at.selectbox(key="model").value == MODEL_A and at.selectbox(key="task").value == "thai_mtbench"
     assert at.expander[0].label.startswith(second)
     assert any(t.value.startswith("Link to this sample: samples?model=") for t in at.text)
+    checks = [t.value for t in at.text if t.value.startswith("[wrong_language_rate")]
+    assert checks and all(" yes — " in x or " no — " in x for x in checks)  # no "detected th" beside 1.00
+    assert any(t.value.startswith("Language: th is ") for t in at.text)
 
 
 def test_charts_for_fifty_models_keep_colours_apart_and_legends_whole():
@@ -612,3 +615,29 @@ def test_a_knowledge_suite_run_as_one_group_is_one_average_column(full_board):
     assert "agieval_gaokao_mathqa:acc" in every  # still pickable
     picked = data_table.leader_table(full_board, ["default", "agieval_gaokao_mathqa:acc"])
     assert picked.columns[-1].key == "agieval_gaokao_mathqa:acc"
+
+
+def test_a_number_merged_from_several_judges_or_endpoints_is_flagged(store, tmp_path):
+    import json
+
+    root = tmp_path / "runs"
+    shutil.copytree(store / "org-b_m", root / "org-b_m")
+    path = next((root / "org-b_m").glob("judgments_thai_mtbench_*.jsonl"))
+    lines = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
+    scored = [r for r in lines if r["metric"] == "score"]
+    for i, rec in enumerate(scored):  # a rerun with another endpoint filled half of the turns
+        rec["endpoint"] = "http://127.0.0.1:1/v1" if i % 2 else "http://127.0.0.1:2/v1"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in lines), encoding="utf-8")
+    b = data.load_board(root)
+    row = b.rows[(b.rows["task"] == "thai_mtbench") & (b.rows["metric"] == "score")].iloc[0]
+    assert bool(row["mixed"])
+    table = data_table.leader_table(b)
+    assert "mixed judges" in table.details.iloc[0]["MT-bench score · thai_mtbench"]
+    assert any(c.startswith("Mixed judges within a number") for c in table.caveats)
+    for rec in scored:
+        rec.pop("endpoint")
+        rec["judge_model"] = "judge-a" if int(rec["turn"]) else "judge-b"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in lines), encoding="utf-8")
+    b = data.load_board(root)
+    row = b.rows[(b.rows["task"] == "thai_mtbench") & (b.rows["metric"] == "score")].iloc[0]
+    assert bool(row["mixed"]) and row["judge"] == "judge-b, judge-a"
