@@ -24,6 +24,7 @@ from transeval.dashboard.data import (
     base_metric,
     fmt,
     is_proportion,
+    is_safety_task,
     latest,
     lower_is_better,
     num,
@@ -162,8 +163,12 @@ def knowledge_suites(rows: pd.DataFrame) -> dict[str, list[str]]:
 
 
 def default_keys(columns: Sequence[Column]) -> list[str]:
-    """The first screen: every headline (and AlpacaEval's LC win rate), then every rubric's own metric."""
-    return [c.key for c in columns if c.role in ("headline", "lc", "suite_avg", "rubric")]
+    """The first screen: every headline (and AlpacaEval's LC win rate), then every rubric's own metric.
+
+    A helpfulness win rate on a harmful-prompt set is left out (pickable, but it is not a number to lead with).
+    """
+    return [c.key for c in columns if c.role in ("headline", "lc", "suite_avg", "rubric")
+            and not (is_safety_task(c.task) and base_metric(c.metric) == "win_rate")]
 
 
 def resolve(columns: Sequence[Column], wanted: Iterable[str] | None) -> list[Column]:

@@ -395,3 +395,41 @@ def add_demo_knowledge_run(root: Path, model: str = MODEL_E) -> Path:
                for t in members}
     return write_run(root / sanitize(model), model, "2026-01-08T11-00-00", results, configs, members,
                      groups={"demo_knowledge": list(members)})
+
+
+def judge_with_conciseness(results_path: Path, server: Any, cache: Path) -> None:
+    """Judge a run's Thai MT-bench answers again with the user rubric ``conciseness`` (kept beside its score).
+
+    ``TRANSEVAL_RUBRICS_DIR`` must name a folder with :data:`CONCISENESS`.
+    """
+    from transeval.harness.pipeline import run_conversations
+    from transeval.harness.store import find_runs
+    from transeval.judges.grade import MetricJob
+
+    run = next(r for r in find_runs(results_path.parent) if r.results_path == results_path)
+    convs = run_conversations(run, "thai_mtbench") or []
+    old = server.judge_script
+    server.judge_script = lambda prompt: f"Concise enough.\nRating: [[{1 + len(prompt) % 4}]]"
+    try:
+        res = judge_task(convs, [MetricJob("conciseness", "conciseness")],
+                         _settings(server.base_url, "judge-scripted", cache), run.folder, run.date_id)
+    finally:
+        server.judge_script = old
+    merge_into_results(run.results_path, "thai_mtbench", res.scores)
+
+
+def build_showcase_store(root: Path, server: Any, cache: Path) -> FixtureStore:
+    """Three models with every benchmark family the first screen leads with (for the browser test's screenshots).
+
+    :func:`build_store`, plus for each model Thai AlpacaEval (win rate, LC), a judged MultiJail-Thai safety run,
+    ``demo_knowledge`` and the user rubric ``conciseness`` on its Thai MT-bench answers.
+    """
+    store = build_store(root, server.base_url, cache)
+    add_safety_judged_run(root, store.models)
+    for model in store.models:
+        add_alpaca_run(root, server, cache, model)
+        add_demo_knowledge_run(root, model)
+        results = sorted((root / sanitize(model)).glob("results_*.json"))
+        judge_with_conciseness(next(p for p in results if "thai_mtbench" in p.read_text(encoding="utf-8")),
+                               server, cache)
+    return store

@@ -1,8 +1,9 @@
 """The board in a real browser: headless Chromium (Debian package) driven by Playwright for Python.
 
-Starts the board on a free localhost port over the fixture store, loads the leaderboard, checks a model name and
-a score, opens a sample, opens side by side, downloads a CSV, saves screenshots under the test's tmp dir, and
-checks that an injected ``<script>``/``onerror``/``javascript:`` answer is shown literally and never runs.
+Starts the board on a free localhost port over the showcase store (three models, every headline family), loads the
+leaderboard, checks a model name, the first column and a user rubric's column, opens a sample, opens side by side,
+downloads a CSV, saves screenshots under the test's tmp dir (``TRANSEVAL_SCREENSHOTS=DIR`` keeps them), and checks
+that an injected ``<script>``/``onerror``/``javascript:`` answer is shown literally and never runs.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fixtures_board import INJECTION, MODEL_A, add_broken_runs, build_store
+from fixtures_board import INJECTION, MODEL_A, add_broken_runs, build_showcase_store, write_conciseness
 from scripted_server import ScriptedOpenAI
 from transeval.dashboard.serve import board_command
 
@@ -44,11 +45,14 @@ def board_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium not found at {CHROMIUM} (make browser installs the Debian package)")
     tmp = tmp_path_factory.mktemp("browser")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("TRANSEVAL_RUBRICS_DIR", str(write_conciseness(tmp / "rubrics")))
     server = ScriptedOpenAI().start()
     try:
-        build_store(tmp / "runs", server.base_url, tmp / "cache")
+        build_showcase_store(tmp / "runs", server, tmp / "cache")  # three models, every headline family
     finally:
         server.stop()
+        mp.undo()
     add_broken_runs(tmp / "runs")
     port = _free_port()
     proc = subprocess.Popen(board_command(tmp / "runs", port, headless=True), stdout=subprocess.DEVNULL,
@@ -106,6 +110,7 @@ def test_board_in_chromium(board_url: str, tmp_path: Path) -> None:
         assert MODEL_A in csv
         header = csv.splitlines()[0].split(",")
         assert header[2] == '"MT-bench score · thai_mtbench"'  # the first data column is the headline benchmark
+        assert '"conciseness · thai_mtbench"' in header  # a user rubric is a column of its own
 
         page.goto(board_url + "/samples")
         page.get_by_text("Samples").first.wait_for(timeout=60_000)

@@ -641,3 +641,21 @@ def test_a_number_merged_from_several_judges_or_endpoints_is_flagged(store, tmp_
     b = data.load_board(root)
     row = b.rows[(b.rows["task"] == "thai_mtbench") & (b.rows["metric"] == "score")].iloc[0]
     assert bool(row["mixed"]) and row["judge"] == "judge-b, judge-a"
+
+
+def test_every_page_renders_the_full_store(full_store, monkeypatch):
+    at = _app(full_store, monkeypatch)
+    for page in PAGES:
+        at.switch_page(page)
+        at.run()
+        assert not at.exception, (page, at.exception)
+    at.switch_page("board_pages/reported.py").run()
+    assert any("not the mean of their aspects" in w.value for w in at.warning)
+
+
+def test_no_helpfulness_win_rate_leads_on_a_harmful_prompt_set():
+    cols = [data_table.Column("advbench", "win_rate", "win rate · advbench", "Safety", "rubric"),
+            data_table.Column("advbench", "safe_rate", "safe rate · advbench", "Safety", "headline"),
+            data_table.Column("alpaca_eval_th", "win_rate", "AlpacaEval win rate · alpaca_eval_th", "AlpacaEval",
+                              "headline")]
+    assert data_table.default_keys(cols) == ["advbench:safe_rate", "alpaca_eval_th:win_rate"]

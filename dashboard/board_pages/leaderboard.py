@@ -51,12 +51,13 @@ def render() -> None:
         proportion = data.is_proportion(col.metric)
         df[col.label] = values.astype(float) * (100 if proportion else 1)
         df[col.label + DETAIL] = table.details[col.label]
-        hint = ("lower is better; " if col.lower_better else "") + f"{col.family}: task {col.task}, metric {col.metric}"
+        hint = view.safe(("lower is better; " if col.lower_better else "") +
+                         f"{col.family}: task {col.task}, metric {col.metric}")
         config[col.label] = st.column_config.NumberColumn(col.label, format="%.1f%%" if proportion else "%.2f",
                                                           help=hint, width="medium")
-        config[col.label + DETAIL] = st.column_config.TextColumn(
-            col.label + DETAIL, help="±half-width of the 95% CI, (n scored[/total]) and the judge's reliability",
-            width="small")
+        config[col.label + DETAIL] = st.column_config.TextColumn(  # shown as "±, n" right of its number
+            DETAIL.strip(), help=view.safe(f"{col.label}: ±half-width of the 95% CI, (n scored[/total]) and the "
+                                           "judge's reliability"), width="small")
     df["full name"] = table.values["model"]
     st.dataframe(df, hide_index=True, width="stretch", column_config=config)
     st.caption("Click a header to sort; ↓ marks lower-is-better metrics. Beside each number: ±half-width of its "

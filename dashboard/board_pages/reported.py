@@ -13,7 +13,7 @@ def render() -> None:
                "an average.")
     b = view.board()
     tables = {t.key: t for t in data_reported.TABLES}
-    key = str(st.selectbox("Table", list(tables), format_func=lambda k: tables[k].title))
+    key = str(view.url_selectbox("Table", list(tables), "table", format_func=lambda k: tables[k].title))
     t = tables[key]
     st.text(f"Source: {t.source}")
     models = view.model_picker(b, "Our models beside them", "rep-models") if t.task and not b.rows.empty else []
