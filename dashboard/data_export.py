@@ -131,6 +131,8 @@ def write_export(root: Path, out: Path, metrics: Iterable[str] | None = None) ->
     board = load_board(root)
     for p in board.problems:
         print(f"transeval: warning: {p.file}: {p.message}", file=sys.stderr)
+    if board.rows.empty:
+        raise TransevalError("no runs with numbers to export in this folder", file=root)
     text = render(board, out.suffix.lower(), metrics)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")

@@ -377,7 +377,8 @@ def caveats(rows: pd.DataFrame, columns: Sequence[Column]) -> list[str]:
     tasks = {c.task for c in columns}
     shown = rows[rows["task"].isin(tasks)]
     metrics = {(c.task, c.metric) for c in columns}
-    cells = shown[[(t, m) in metrics for t, m in zip(shown["task"], shown["metric"], strict=True)]]
+    cells = shown[pd.Series([(t, m) in metrics for t, m in zip(shown["task"], shown["metric"], strict=True)],
+                            index=shown.index, dtype=bool)]
     demo = sorted({str(t) for t, j in zip(cells["task"], cells["judge"], strict=True) if "gemma-3-270m" in str(j)})
     if demo:
         out.append(f"DEMO JUDGE: {DEMO_JUDGE_NOTE}; its numbers ({', '.join(demo)}) say nothing about quality.")

@@ -2,7 +2,9 @@
 
 Store (tests/fixtures_board.py): 3 models (two named ``m`` under different orgs), a judged multi-turn task
 (Thai MT-bench) by two judges, an aspects task (LLM-Eval) left unjudged for one model, a pairwise comparison
-between runs, a knowledge group (C-Eval subjects) and two safety tasks; plus broken results files.
+between runs, a knowledge group (C-Eval subjects) and two safety tasks; plus broken results files. The "full"
+store adds a run judged only with a user rubric (conciseness, 0-4), a demo-judged run, a judged safety run with
+the whole safety family, Thai AlpacaEval (win rate, LC) and make demo's demo_knowledge group (issue 22).
 """
 
 from __future__ import annotations
@@ -13,11 +15,29 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from fixtures_board import INJECTION, LINK_CATEGORY, MODEL_A, MODEL_B, MODEL_C, add_broken_runs, build_store
+from fixtures_board import (
+    INJECTION,
+    LINK_CATEGORY,
+    MODEL_A,
+    MODEL_B,
+    MODEL_C,
+    MODEL_D,
+    MODEL_E,
+    MODEL_F,
+    add_alpaca_run,
+    add_broken_runs,
+    add_demo_judged_run,
+    add_demo_knowledge_run,
+    add_rubric_only_run,
+    add_safety_judged_run,
+    build_store,
+    write_conciseness,
+)
 from scripted_server import ScriptedOpenAI
-from transeval.dashboard import data, data_export, data_plots, data_reported, data_samples
+from transeval.dashboard import data, data_export, data_plots, data_reported, data_samples, data_table
 from transeval.dashboard.serve import board_command, export_board
 from transeval.harness.errors import TransevalError
+from transeval.harness.records import LOWER_IS_BETTER, SAFETY_METRICS
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
 PAGES = ["board_pages/leaderboard.py", "board_pages/plots.py", "board_pages/samples.py",
@@ -107,6 +127,9 @@ def test_empty_and_missing_folder(tmp_path):
     assert empty.rows.empty and "no lm-eval runs" in empty.problems[0].message
     missing = data.load_board(tmp_path / "nope")
     assert missing.problems[0].message == "no such folder"
+    assert data_table.leader_table(empty).values.empty  # no crash on an empty board
+    with pytest.raises(TransevalError, match="no runs with numbers to export"):
+        data_export.write_export(tmp_path, tmp_path / "out" / "lb.md")
 
 
 def test_samples_of_every_kind(board):
@@ -305,20 +328,6 @@ def test_demo_judge_numbers_are_labelled():
 
 
 # --- First screen, labels, caveats, safe exports, plots (issue 22) -----------------------------------------------
-
-from fixtures_board import (  # noqa: E402
-    MODEL_D,
-    MODEL_E,
-    MODEL_F,
-    add_alpaca_run,
-    add_demo_judged_run,
-    add_demo_knowledge_run,
-    add_rubric_only_run,
-    add_safety_judged_run,
-    write_conciseness,
-)
-from transeval.dashboard import data_table  # noqa: E402
-from transeval.harness.records import LOWER_IS_BETTER, SAFETY_METRICS  # noqa: E402
 
 EXPORTS = (".md", ".html", ".tex", ".csv")
 
