@@ -27,13 +27,15 @@ def bars(df: pd.DataFrame, x: str, y: str, color: str, domain: list[float] | Non
          ) -> alt.Chart | alt.LayerChart:
     """Grouped bars (one per ``color`` within each ``x``) with their 95% CI rules; never stacked."""
     n = max(1, df[color].nunique())
-    width = max(400, min(2400, 24 * n * max(1, df[x].nunique())))
+    width = max(400, min(2400, 18 * n * max(1, df[x].nunique()) + 40 * df[x].nunique()))
     yscale = alt.Scale(domain=domain) if domain else alt.Scale(zero=True)
-    enc: dict[str, Any] = {"x": alt.X(f"{x}:N", title=None, axis=alt.Axis(labelLimit=0, labelAngle=-30)),
-                           "y": alt.Y(f"{y}:Q", stack=None, scale=yscale),
+    axis = alt.Axis(labelLimit=0, labelAngle=-40, labelOverlap=False)  # every group named, none dropped
+    enc: dict[str, Any] = {"x": alt.X(f"{x}:N", title=None, axis=axis),
+                           "y": alt.Y(f"{y}:Q", stack=None, scale=yscale, title=y),
                            "color": colour(color, list(df[color])), "xOffset": alt.XOffset(f"{color}:N"),
                            "tooltip": list(df.columns)}
     marks = alt.Chart(df).mark_bar().encode(**enc)
-    errs = alt.Chart(df).mark_rule().encode(x=alt.X(f"{x}:N"), xOffset=alt.XOffset(f"{color}:N"),
-                                            y="ci_low:Q", y2="ci_high:Q")
+    errs = alt.Chart(df).mark_rule(color="black").encode(x=alt.X(f"{x}:N", axis=axis),
+                                                         xOffset=alt.XOffset(f"{color}:N"),
+                                                         y=alt.Y("ci_low:Q", title=y), y2="ci_high:Q")
     return (marks + errs).properties(width=width, height=320)

@@ -139,6 +139,9 @@ def test_board_in_chromium(board_url: str, tmp_path: Path) -> None:
         page.goto(board_url + "/plots")
         settle(page, "Pairwise win rates")
         page.screenshot(path=str(shots / "4_plots.png"), full_page=True)
+        page.get_by_text("Safety, refusal and wrong-language rates").first.scroll_into_view_if_needed()
+        page.wait_for_timeout(800)
+        page.screenshot(path=str(shots / "4b_plots_rates.png"))
 
         page.goto(board_url + "/reported")
         settle(page, "Source:")
@@ -148,4 +151,4 @@ def test_board_in_chromium(board_url: str, tmp_path: Path) -> None:
     keep = os.environ.get("TRANSEVAL_SCREENSHOTS")
     if keep:
         shutil.copytree(shots, keep, dirs_exist_ok=True)
-    assert len(list(shots.glob("*.png"))) == 6
+    assert len(list(shots.glob("*.png"))) == 7
