@@ -7,6 +7,8 @@ column beside it; the caveats above the table are the ones every export repeats.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 from transeval.dashboard import data, data_export, data_reported, data_table, view
@@ -81,14 +83,14 @@ def render() -> None:
         wide = data.wide(shown, group_by=str(group_by))
         metrics = data.column_metrics(shown, wide)
         wide = wide.copy()
-        wconfig = {}
-        for col, metric in metrics.items():  # one rounding rule: proportions in % (1 decimal), the rest 2 decimals
-            label = col + (data_table.LOWER_MARK if data.lower_is_better(metric) else "")
+        wconfig: dict[str, Any] = {}
+        for name, metric in metrics.items():  # one rounding rule: proportions in % (1 decimal), the rest 2 decimals
+            label = name + (data_table.LOWER_MARK if data.lower_is_better(metric) else "")
             if data.is_proportion(metric):
-                wide[col] = wide[col] * 100
-                wconfig[col] = st.column_config.NumberColumn(label, format="%.1f%%")
+                wide[name] = wide[name] * 100
+                wconfig[name] = st.column_config.NumberColumn(label, format="%.1f%%")
             else:
-                wconfig[col] = st.column_config.NumberColumn(label, format="%.2f")
+                wconfig[name] = st.column_config.NumberColumn(label, format="%.2f")
         st.caption("score, 95% CI and scored/total per task; a suite's avg is over its complete members on one "
                    "scale (avg n).")
         st.dataframe(wide, hide_index=True, width="stretch", column_config=wconfig)
