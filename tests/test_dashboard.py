@@ -35,7 +35,7 @@ from fixtures_board import (
 )
 from scripted_server import ScriptedOpenAI
 from transeval.dashboard import data, data_export, data_plots, data_reported, data_samples, data_table
-from transeval.dashboard.serve import board_command, export_board
+from transeval.dashboard.serve import board_command
 from transeval.harness.errors import TransevalError
 from transeval.harness.records import LOWER_IS_BETTER, SAFETY_METRICS
 
@@ -207,9 +207,9 @@ def test_reported_rows_stay_apart_and_ours_join_the_same_columns(board):
     assert "reported" not in set(board.rows["kind"])  # never in the computed rows or their averages
 
 
-@pytest.mark.parametrize("suffix", [".md", ".html", ".tex"])
+@pytest.mark.parametrize("suffix", [".md", ".html", ".tex", ".csv"])
 def test_export(store, tmp_path, suffix):
-    out = export_board(store, tmp_path / f"leaderboard{suffix}")
+    out = data_export.write_export(store, tmp_path / f"leaderboard{suffix}")
     text = out.read_text(encoding="utf-8")
     assert "org-a/m" in text and "/ckpt/recipe1/stage3/merged" in text
     assert ("thai_mtbench" in text) or ("thai\\_mtbench" in text)
@@ -224,7 +224,7 @@ def test_export_escapes_and_rejects_unknown_format(board, tmp_path):
     assert "&lt;b&gt;|x|&lt;/b&gt;" in data_export.render(evil, ".html")
     assert "&lt;b&gt;\\|x\\|&lt;/b&gt;" in data_export.render(evil, ".md")
     with pytest.raises(TransevalError, match="unknown export format"):
-        export_board(board.root, tmp_path / "x.pdf")
+        data_export.write_export(board.root, tmp_path / "x.pdf")
 
 
 def test_server_binds_localhost_and_fixes_the_folder(tmp_path):
