@@ -8,6 +8,7 @@ more legend columns for many models).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import altair as alt
@@ -23,19 +24,23 @@ def colour(field: str, names: list[str]) -> alt.Color:
                      legend=alt.Legend(symbolLimit=len(names) + 1, labelLimit=0, columns=cols, orient="right"))
 
 
-def bars(df: pd.DataFrame, x: str, y: str, color: str, domain: list[float] | None = None
-         ) -> alt.Chart | alt.LayerChart:
-    """Grouped bars (one per ``color`` within each ``x``) with their 95% CI rules; never stacked."""
-    n = max(1, df[color].nunique())
-    width = max(400, min(2400, 18 * n * max(1, df[x].nunique()) + 40 * df[x].nunique()))
+def bars(df: pd.DataFrame, x: str, y: str, color: str, domain: list[float] | None = None,
+         extra: Sequence[alt.Chart] = ()) -> alt.FacetChart:
+    """Bars of ``y`` per ``color`` (models, named under each bar) in one panel per ``x``, with 95% CI rules.
+
+    One panel per ``x`` value (turn, subject, task · metric) instead of offset groups: bars and their intervals
+    share one band scale, and 50 models stay legible (each bar is labelled, colours do not repeat).
+    ``extra`` layers (a chance tick) are drawn in every panel; nothing is ever stacked.
+    """
+    names = sorted({str(n) for n in df[color]})
+    step = 22 if len(names) <= 10 else 14
     yscale = alt.Scale(domain=domain) if domain else alt.Scale(zero=True)
-    axis = alt.Axis(labelLimit=0, labelAngle=-40, labelOverlap=False)  # every group named, none dropped
-    enc: dict[str, Any] = {"x": alt.X(f"{x}:N", title=None, axis=axis),
-                           "y": alt.Y(f"{y}:Q", stack=None, scale=yscale, title=y),
-                           "color": colour(color, list(df[color])), "xOffset": alt.XOffset(f"{color}:N"),
-                           "tooltip": list(df.columns)}
-    marks = alt.Chart(df).mark_bar().encode(**enc)
-    errs = alt.Chart(df).mark_rule(color="black").encode(x=alt.X(f"{x}:N", axis=axis),
-                                                         xOffset=alt.XOffset(f"{color}:N"),
-                                                         y=alt.Y("ci_low:Q", title=y), y2="ci_high:Q")
-    return (marks + errs).properties(width=width, height=320)
+    axis = alt.Axis(labelLimit=0, labelAngle=-60, labelOverlap=False)  # every bar named, none dropped
+    base = alt.Chart().encode(x=alt.X(f"{color}:N", sort=names, title=None, axis=axis))
+    enc: dict[str, Any] = {"y": alt.Y(f"{y}:Q", stack=None, scale=yscale, title=y),
+                           "color": colour(color, names), "tooltip": list(df.columns)}
+    marks = base.mark_bar().encode(**enc)
+    errs = base.mark_rule(color="black").encode(y=alt.Y("ci_low:Q", title=y), y2="ci_high:Q")
+    layers = [marks, errs, *[e.encode(x=alt.X(f"{color}:N", sort=names, title=None, axis=axis)) for e in extra]]
+    return alt.layer(*layers, data=df).properties(width=alt.Step(step), height=300).facet(
+        column=alt.Column(f"{x}:N", title=None, header=alt.Header(labelLimit=0, labelAngle=0)))

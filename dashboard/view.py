@@ -83,7 +83,7 @@ def table(df: pd.DataFrame, name: str, key: str, height: int | None = None) -> N
     st.download_button(f"Download {name} CSV", csv_bytes(df), f"{name}.csv", "text/csv", key=f"csv-{key}")
 
 
-def chart_and_table(chart: alt.Chart | alt.LayerChart, df: pd.DataFrame, name: str, key: str) -> None:
+def chart_and_table(chart: alt.Chart | alt.LayerChart | alt.FacetChart, df: pd.DataFrame, name: str, key: str) -> None:
     """A plot with the table behind it one click away (tabs)."""
     tab_chart, tab_table = st.tabs(["Chart", "Table"])
     with tab_chart:

@@ -587,13 +587,15 @@ def test_charts_for_fifty_models_keep_colours_apart_and_legends_whole():
     df = pd.DataFrame({"model": names * 2, "part": ["turn1"] * 50 + ["turn2"] * 50, "score": 5.0,
                        "ci_low": 4.0, "ci_high": 6.0})
     spec = charts.bars(df, "part", "score", "model").to_dict()
-    layer = spec["layer"][0]["encoding"]
+    assert spec["facet"]["column"]["field"] == "part"  # one panel per turn: bars and intervals share a band
+    layer = spec["spec"]["layer"][0]["encoding"]
     assert layer["y"]["stack"] is None  # never stacked
+    assert layer["x"]["field"] == "model" and layer["x"]["axis"]["labelOverlap"] is False  # every bar named
     colour = layer["color"]
     assert len(colour["scale"]["range"]) == 50 and len(set(colour["scale"]["range"])) == 50
     assert colour["scale"]["domain"] == sorted(names)
     assert colour["legend"]["symbolLimit"] > 50 and colour["legend"]["labelLimit"] == 0  # Vega cuts at 30
-    assert spec["width"] >= 18 * 50 * 2
+    assert spec["spec"]["layer"][1]["encoding"]["x"]["field"] == "model"  # the CI rule on the same band
 
 
 def test_alpaca_eval_headline_is_the_win_rate_with_lc_beside_it(full_board):

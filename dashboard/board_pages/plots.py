@@ -56,9 +56,8 @@ def render() -> None:
     st.subheader("Knowledge accuracy per subject (dashed: chance)")
     know = data_plots.knowledge(b, models)
     if data_plots.has_numbers(know, "score"):
-        chance = alt.Chart(know).mark_tick(color="black", thickness=2, strokeDash=[4, 2]).encode(
-            x=alt.X("subject:N"), y="chance:Q")
-        chart = charts.bars(know, "subject", "score", "model", [0, 1]) + chance
+        chance = alt.Chart().mark_tick(color="black", thickness=2, strokeDash=[4, 2]).encode(y="chance:Q")
+        chart = charts.bars(know, "subject", "score", "model", [0, 1], extra=[chance])
         view.chart_and_table(chart, know, "knowledge", "p-know")
     else:
         st.info("No multiple-choice results yet.")
