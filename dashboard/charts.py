@@ -8,6 +8,7 @@ more legend columns for many models).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,7 +34,9 @@ def bars(df: pd.DataFrame, x: str, y: str, color: str, domain: list[float] | Non
     ``extra`` layers (a chance tick) are drawn in every panel; nothing is ever stacked.
     """
     names = sorted({str(n) for n in df[color]})
-    step = 22 if len(names) <= 10 else 14
+    longest = max((len(part) for v in df[x] for part in str(v).split(" · ")), default=0)
+    # wide enough for its header (one line per " · " part, about 6.5 px a character): headers never overlap
+    step = max(22 if len(names) <= 10 else 14, math.ceil(longest * 6.5 / max(1, len(names))))
     yscale = alt.Scale(domain=domain) if domain else alt.Scale(zero=True)
     axis = alt.Axis(labelLimit=0, labelAngle=-60, labelOverlap=False)  # every bar named, none dropped
     base = alt.Chart().encode(x=alt.X(f"{color}:N", sort=names, title=None, axis=axis))
@@ -43,4 +46,5 @@ def bars(df: pd.DataFrame, x: str, y: str, color: str, domain: list[float] | Non
     errs = base.mark_rule(color="black").encode(y=alt.Y("ci_low:Q", title=y), y2="ci_high:Q")
     layers = [marks, errs, *[e.encode(x=alt.X(f"{color}:N", sort=names, title=None, axis=axis)) for e in extra]]
     return alt.layer(*layers, data=df).properties(width=alt.Step(step), height=300).facet(
-        column=alt.Column(f"{x}:N", title=None, header=alt.Header(labelLimit=0, labelAngle=0)))
+        column=alt.Column(f"{x}:N", title=None, header=alt.Header(
+            labelLimit=0, labelAngle=0, labelExpr="split(datum.label, ' · ')")))

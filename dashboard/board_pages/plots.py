@@ -53,7 +53,7 @@ def render() -> None:
             view.chart_and_table(charts.bars(df, "part", "score", "model"), df, key, key)
         else:
             st.info("Nothing to plot yet.")
-    st.subheader("Knowledge accuracy per subject (dashed: chance)")
+    st.subheader("Knowledge accuracy per subject (black tick: chance)")
     know = data_plots.knowledge(b, models)
     if data_plots.has_numbers(know, "score"):
         chance = alt.Chart().mark_tick(color="black", thickness=2, strokeDash=[4, 2]).encode(y="chance:Q")
