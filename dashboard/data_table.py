@@ -406,7 +406,10 @@ def caveats(rows: pd.DataFrame, columns: Sequence[Column]) -> list[str]:
         by_judge: dict[str, set[str]] = {}
         for j, a in zip(grp["judge"], grp["alias"], strict=True):
             by_judge.setdefault(str(j), set()).add(str(a))
-        judges.append(f"{task}: " + "; ".join(f"{j} ({', '.join(sorted(a))})" for j, a in sorted(by_judge.items())))
+        everyone = set(rows[rows["task"] == task]["alias"].astype(str))
+        judges.append(f"{task}: " + "; ".join(
+            f"{j} ({'all ' + str(len(a)) + ' models' if a == everyone and len(a) > 3 else ', '.join(sorted(a))})"
+            for j, a in sorted(by_judge.items())))
     if judges:
         out.append("Judges — " + " | ".join(judges) + ".")
     lower = sorted({c.label for c in columns if c.lower_better})

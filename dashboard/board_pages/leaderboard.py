@@ -61,7 +61,8 @@ def render() -> None:
             DETAIL.strip(), help=view.safe(f"{col.label}: ±half-width of the 95% CI, (n scored[/total]) and the "
                                            "judge's reliability"), width="small")
     df["full name"] = table.values["model"]
-    st.dataframe(df, hide_index=True, width="stretch", column_config=config)
+    st.dataframe(df, hide_index=True, width="stretch", column_config=config,
+                 height=min(35 * (len(df) + 1) + 3, 743))  # up to 20 models without scrolling
     st.caption("Click a header to sort; ↓ marks lower-is-better metrics. Beside each number: ±half-width of its "
                "95% CI, (n it was computed on) and the judge's reliability (unscored share, swap inconsistency, "
                "empty answers, mixed judges).")
