@@ -402,12 +402,12 @@ def caveats(rows: pd.DataFrame, columns: Sequence[Column]) -> list[str]:
         out.append("Not judged: " + "; ".join(sorted({f"{a} · {t}: {s}" for a, t, s in zip(
             not_judged["alias"], not_judged["task"], not_judged["status"], strict=True)})) + ".")
     judges = []
-    for task, grp in judged[~judged["judge"].isin(LOCAL_CHECKS)].groupby("task", sort=True):
+    for (task, metric), grp in judged[~judged["judge"].isin(LOCAL_CHECKS)].groupby(["task", "metric"], sort=True):
         by_judge: dict[str, set[str]] = {}
         for j, a in zip(grp["judge"], grp["alias"], strict=True):
             by_judge.setdefault(str(j), set()).add(str(a))
         everyone = set(rows[rows["task"] == task]["alias"].astype(str))
-        judges.append(f"{task}: " + "; ".join(
+        judges.append(f"{task} {metric}: " + "; ".join(
             f"{j} ({'all ' + str(len(a)) + ' models' if a == everyone and len(a) > 3 else ', '.join(sorted(a))})"
             for j, a in sorted(by_judge.items())))
     if judges:
