@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -25,7 +26,7 @@ from typing import Any
 import pandas as pd
 from transeval.core.errors import TransevalError
 from transeval.core.jsonl import read_jsonl
-from transeval.core.records import TaskScores
+from transeval.core.records import LOWER_IS_BETTER, SAFETY_METRICS, TaskScores
 from transeval.harness.judging.store import Run, read_scores, scan_runs
 from transeval.harness.stats.estimates import wilson
 
@@ -36,14 +37,21 @@ PREFERRED_METRICS = ("score_rate", "acc", "exact_match", "refusal_rate", "word_p
 #: Metrics that are proportions of n samples (Wilson interval, shown as percentages).
 PROPORTIONS = {"acc", "acc_norm", "exact_match", "score_rate", "refusal_rate", "refusal_rate_judge",
                "wrong_language_rate", "switching_rate", "win_rate", "scoring rate (judge, points)",
-               "score_rate (points)"}
+               "score_rate (points)", "unscored_share", "swap_inconsistency", *SAFETY_METRICS}
 POINTS_JUDGED = "scoring rate (judge, points)"
-LOWER_IS_BETTER = ("perplexity", "wrong_language_rate", "switching_rate")
 NOT_JUDGED = "not judged yet — `transeval judge RUN`"
+#: A benchmark family's headline when its task was judged with it (else the task's own metric): AlpacaEval's is
+#: the win rate against its baseline, a safety set's the judge's safe rate.
+HEADLINE_PREFERENCE = (("alpaca_eval", ("win_rate",)), ("advbench", ("safe_rate",)), ("multijail", ("safe_rate",)))
+#: Harmful-prompt sets (task-name prefixes).
+SAFETY_TASKS = ("advbench", "multijail")
+#: Judge-free checks and the safety family's companions of a judged task (not its headline, not a rubric of its own).
+CHECK_METRICS = frozenset({"wrong_language_rate", "switching_rate", *SAFETY_METRICS})
 DEMO_JUDGE_NOTE = "demo judge (gemma-3-270m): checks the pipeline, not quality"
 ROW_COLUMNS = [
     "model", "alias", "task", "suite", "language", "metric", "headline", "score", "ci_low", "ci_high", "n_scored",
-    "n_total", "judge", "rubric", "status", "partial", "chance", "date", "run", "kind",
+    "n_total", "judge", "rubric", "status", "partial", "chance", "date", "run", "kind", "role", "unscored_share",
+    "swap_inconsistency", "n_empty", "mixed", "judges", "group",
 ]
 #: Language of a task when its documents do not say (prefix match on the task name).
 TASK_LANGUAGES = (("thai_", "Thai"), ("mtbench_en", "English"), ("alpaca_eval_th", "Thai"), ("ceval", "Chinese"),
@@ -82,15 +90,26 @@ class Board:
 
 def num(value: Any) -> float | None:
     """A finite float, or None (strings, booleans, NaN and infinities are not numbers here)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or type(value).__name__ == "bool_":
         return None
     f = float(value)
     return f if math.isfinite(f) else None
 
 
+def base_metric(metric: str) -> str:
+    """A metric's own name: ``score/turn1`` -> ``score``, ``acc (none)`` -> ``acc``."""
+    return metric.split("/")[0].split(" ")[0]
+
+
 def is_proportion(metric: str) -> bool:
     """Whether a metric is a share of samples (``score/turn1`` style sub-metrics use their base name)."""
-    return metric.split("/")[0] in PROPORTIONS
+    return metric.split("/")[0] in PROPORTIONS or base_metric(metric) in PROPORTIONS
+
+
+def lower_is_better(metric: str) -> bool:
+    """Whether a lower value is better (:data:`transeval.core.records.LOWER_IS_BETTER`, the one list)."""
+    base = base_metric(metric)
+    return base in LOWER_IS_BETTER or "perplexity" in base or base == "bits_per_byte"
 
 
 def fmt(value: Any, metric: str = "") -> str:
@@ -326,20 +345,30 @@ def lm_eval_metrics(run: Run, task: str) -> list[dict[str, Any]]:
     return rows
 
 
-def _rubric_label(run: Run, task: str, scores: TaskScores) -> str:
-    """``name vversion`` of the rubrics behind a judged number (from its judgments, else the scores file)."""
+@dataclass(frozen=True)
+class JudgeInfo:
+    """Who judged one metric of a task: rubric labels, judge models and endpoints (from its judgments file)."""
+
+    rubrics: tuple[str, ...] = ()
+    judges: tuple[str, ...] = ()
+    endpoints: tuple[str, ...] = ()
+
+
+def judge_info(run: Run, task: str, scores: TaskScores) -> JudgeInfo:
+    """The rubrics, judge models and endpoints behind a judged number (its judgments, else its scores file)."""
     path = run.judgments_path(task)
-    seen: dict[str, None] = {}
+    info = JudgeInfo()
     if path.exists():
-        seen = _rubrics_in(path, path.stat().st_mtime_ns, scores.metric)
-    if not seen:
-        seen = dict.fromkeys(scores.rubrics)
-    return ", ".join(seen)
+        info = _judge_info(path, path.stat().st_mtime_ns, scores.metric)
+    return JudgeInfo(info.rubrics or tuple(scores.rubrics), info.judges or (scores.judge_model,),
+                     tuple(dict.fromkeys([*info.endpoints, *scores.endpoints])))
 
 
 @lru_cache(maxsize=4096)
-def _rubrics_in(path: Path, mtime: int, metric: str) -> dict[str, None]:
-    out: dict[str, None] = {}
+def _judge_info(path: Path, mtime: int, metric: str) -> JudgeInfo:
+    rubrics: dict[str, None] = {}
+    judges: dict[str, None] = {}
+    endpoints: dict[str, None] = {}
     try:
         with path.open("rb") as fh:
             for raw in fh:
@@ -347,32 +376,112 @@ def _rubrics_in(path: Path, mtime: int, metric: str) -> dict[str, None]:
                     rec = json.loads(raw.decode("utf-8"))
                 except ValueError:
                     continue
-                if isinstance(rec, dict) and rec.get("metric", "score") == metric and rec.get("rubric"):
-                    out[f"{rec['rubric']} v{rec.get('rubric_version', '?')}"] = None
+                if not isinstance(rec, dict) or rec.get("metric", "score") != metric:
+                    continue
+                if rec.get("rubric"):
+                    rubrics[f"{rec['rubric']} v{rec.get('rubric_version', '?')}"] = None
+                if rec.get("judge_model") and rec.get("score") is not None:
+                    judges[str(rec["judge_model"])] = None
+                if rec.get("endpoint") and rec.get("score") is not None:
+                    endpoints[str(rec["endpoint"])] = None
     except OSError:
-        return {}
-    return out
+        return JudgeInfo()
+    return JudgeInfo(tuple(rubrics), tuple(judges), tuple(endpoints))
+
+
+def own_metric(run: Run, task: str) -> str:
+    """The metric a judged task's own rubric reports under (its documents' ``judge.metric``, default ``score``)."""
+    spec = first_doc(run, task).get("judge")
+    if isinstance(spec, str):  # the task loaders store the spec as JSON text
+        try:
+            spec = json.loads(spec)
+        except ValueError:
+            spec = None
+    metric = spec.get("metric") if isinstance(spec, dict) else None
+    return str(metric) if isinstance(metric, str) and metric else "score"
+
+
+def _role(metric: str, head: str) -> str:
+    if metric == head:
+        return "headline"
+    if metric in CHECK_METRICS or metric.endswith("_language_penalized"):
+        return "check"
+    return "rubric"
 
 
 def judged_metrics(run: Run, task: str, scores: dict[str, TaskScores]) -> list[dict[str, Any]]:
-    """Rows for every metric of a judged task, its turns and aspects (headline: ``score``, else the first)."""
+    """Rows for every metric of a judged task, its turns and aspects.
+
+    The headline is the task's own metric (``score`` for MT-bench and LLM-Eval; ``safe_rate`` for a safety task
+    that has it). A metric of another rubric (a user's ``conciseness``) is a row under its own name, never the
+    task's headline: when the task's own metric was never judged, the headline row says so (score None).
+    """
     rows = []
-    head = "score" if "score" in scores else next(iter(scores), "")
+    own = own_metric(run, task)
+    preferred = next((m for prefix, metrics in HEADLINE_PREFERENCE if task.startswith(prefix) for m in metrics
+                      if m in scores), None)
+    head = preferred or own
+    judgments = _turn_counts(run.judgments_path(task))
     for metric, s in scores.items():
+        info = judge_info(run, task, s)
         judge = s.judge_model + (f" (served {', '.join(s.served_models)})" if s.served_models
                                  and tuple(s.served_models) != (s.judge_model,) else "")
-        base = {"judge": judge, "rubric": _rubric_label(run, task, s)}
+        if len(info.judges) > 1:
+            judge = ", ".join(info.judges)
+        base = {"judge": judge, "rubric": ", ".join(info.rubrics), "judges": info.judges,
+                "mixed": len(info.judges) > 1 or len(info.endpoints) > 1, "n_empty": s.n_empty,
+                "swap_inconsistency": s.swap_inconsistency,
+                "unscored_share": (s.n_total - s.n_scored) / s.n_total if s.n_total else None}
         score, lo, hi = s.overall.mean, s.overall.ci_low, s.overall.ci_high
         name = metric
         if s.max_points:  # graded on each question's own points (GAOKAO-Bench): the benchmark's scoring rate
             score, lo, hi = (s.points or 0.0) / s.max_points, None, None
             name = POINTS_JUDGED if metric == "score" else f"{metric} ({POINTS_JUDGED})"
         rows.append({**base, "metric": name, "score": score, "ci_low": lo, "ci_high": hi, "n_scored": s.n_scored,
-                     "n_total": s.n_total, "headline": metric == head})
-        for name, est in [*s.per_turn.items(), *s.aspects.items()]:
-            rows.append({**base, "metric": f"{metric}/{name}", "score": est.mean, "ci_low": est.ci_low,
-                         "ci_high": est.ci_high, "n_scored": est.n, "n_total": s.n_total, "headline": False})
+                     "n_total": s.n_total, "headline": metric == head, "role": _role(metric, head)})
+        for part, est in s.per_turn.items():
+            total = judgments.get((metric, part), s.n_total)
+            rows.append({**base, "metric": f"{metric}/{part}", "score": est.mean, "ci_low": est.ci_low,
+                         "ci_high": est.ci_high, "n_scored": _n_of(est.n, total), "n_total": total,
+                         "unscored_share": (total - _n_of(est.n, total)) / total if total else None,
+                         "headline": False, "role": "part"})
+        for part, est in s.aspects.items():
+            rows.append({**base, "metric": f"{metric}/{part}", "score": est.mean, "ci_low": est.ci_low,
+                         "ci_high": est.ci_high, "n_scored": s.n_scored, "n_total": s.n_total,
+                         "headline": False, "role": "part"})
+        if s.pairwise is not None and s.pairwise.lc_win_rate is not None:
+            rows.append({**base, "metric": f"{metric}/LC", "score": s.pairwise.lc_win_rate, "ci_low": None,
+                         "ci_high": None, "n_scored": s.n_scored, "n_total": s.n_total, "headline": False,
+                         "role": "lc"})
+    if head not in scores and scores:
+        others = ", ".join(m for m in scores if m not in CHECK_METRICS) or ", ".join(scores)
+        rows.insert(0, {"metric": head, "score": None, "ci_low": None, "ci_high": None, "n_scored": 0,
+                        "n_total": None, "headline": True, "role": "headline", "judge": "", "rubric": "",
+                        "status": f"not judged (scored only with: {others})"})
     return rows
+
+
+def _n_of(est_n: int, total: int) -> int:
+    return min(est_n, total) if total else est_n
+
+
+@lru_cache(maxsize=256)
+def _turn_counts_at(path: Path, mtime: int) -> dict[tuple[str, str], int]:
+    from transeval.harness.judging.store import merge_judgments, read_judgments
+
+    try:
+        judgments = merge_judgments(read_judgments(path))
+    except (TransevalError, OSError, ValueError):
+        return {}
+    return dict(Counter((j.metric, f"turn{j.turn + 1}") for j in judgments))
+
+
+def _turn_counts(path: Path) -> dict[tuple[str, str], int]:
+    """(metric, ``turnN``) -> judgments of that turn (scored or not): a turn's own n_total."""
+    try:
+        return _turn_counts_at(path, path.stat().st_mtime_ns)
+    except OSError:
+        return {}
 
 
 #: Members the suite YAMLs announce in their comments but cannot list yet (they join "as they land").
@@ -409,7 +518,8 @@ def _task_rows(root: Path, run: Run, suite: str, task: str) -> tuple[list[dict[s
     base = {"model": model_name(run), "task": task, "suite": suite_of(task, suite),
             "language": task_language(run, task), "date": run.date_id, "run": str(run.results_path),
             "partial": is_partial(run), "chance": chance_level(run, task), "kind": "computed", "judge": "",
-            "rubric": "", "status": "ok"}
+            "rubric": "", "status": "ok", "role": "other", "unscored_share": None, "swap_inconsistency": None,
+            "n_empty": 0, "mixed": False, "judges": (), "group": suite}
     if run.scores_path(task).exists():
         try:
             scores = read_scores(run.scores_path(task))
@@ -419,11 +529,11 @@ def _task_rows(root: Path, run: Run, suite: str, task: str) -> tuple[list[dict[s
         if rows:
             return [{**base, **r} for r in rows], []
     if is_judged_task(run, task):
-        return [{**base, "metric": "score", "headline": True, "score": None, "status": NOT_JUDGED,
-                 "n_total": _n_effective(run, task)}], []
+        return [{**base, "metric": own_metric(run, task), "headline": True, "score": None, "status": NOT_JUDGED,
+                 "n_total": _n_effective(run, task), "role": "headline"}], []
     rows = lm_eval_metrics(run, task)
     if rows:
-        return [{**base, **r} for r in rows], []
+        return [{**base, **r, "role": "headline" if r["headline"] else "other"} for r in rows], []
     return [], [_problem(root, TransevalError(f"task '{task}' has no numbers the board can show (unknown task?)"),
                          run.results_path)]
 
@@ -448,10 +558,28 @@ def comparisons(root: Path) -> tuple[pd.DataFrame, list[Problem]]:
                          "wins": pw.wins if pw else None, "ties": pw.ties if pw else None,
                          "losses": pw.losses if pw else None, "lc_win_rate": pw.lc_win_rate if pw else None,
                          "n_scored": s.n_scored, "n_total": s.n_total, "judge": s.judge_model,
+                         "swap_inconsistency": s.swap_inconsistency, "n_empty": s.n_empty,
                          "folder": str(path.parent)})
     cols = ["model_a", "model_b", "task", "metric", "win_rate", "ci_low", "ci_high", "wins", "ties", "losses",
-            "lc_win_rate", "n_scored", "n_total", "judge", "folder"]
+            "lc_win_rate", "n_scored", "n_total", "judge", "swap_inconsistency", "n_empty", "folder"]
     return pd.DataFrame(rows, columns=cols), problems
+
+
+def is_safety_task(task: str) -> bool:
+    """Whether a task is a harmful-prompt set (AdvBench, MultiJail): a helpfulness win rate means nothing there."""
+    return task.startswith(SAFETY_TASKS)
+
+
+def win_rate_rows(comp: pd.DataFrame) -> pd.DataFrame:
+    """Comparison rows that are win rates.
+
+    Pairwise metrics only (not the language or refusal checks that the comparison folder also holds), and no
+    helpfulness win rate on a harmful-prompt set.
+    """
+    if comp.empty:
+        return comp
+    keep = comp["wins"].notna() & ~(comp["task"].map(is_safety_task) & (comp["metric"] == "win_rate"))
+    return comp[keep].reset_index(drop=True)
 
 
 def load_board(root: Path) -> Board:
@@ -587,8 +715,10 @@ def details(board: Board) -> pd.DataFrame:
     df["95% CI"] = [fmt_ci(lo, hi, m) for lo, hi, m in zip(df["ci_low"], df["ci_high"], df["metric"], strict=True)]
     df["shown"] = [fmt(v, m) for v, m in zip(df["score"], df["metric"], strict=True)]
     df["judge"] = [f"{j} — {DEMO_JUDGE_NOTE}" if "gemma-3-270m" in str(j) else j for j in df["judge"]]
+    df["lower is better"] = [lower_is_better(str(m)) for m in df["metric"]]
     keep = ["alias", "task", "suite", "language", "metric", "shown", "score", "95% CI", "n_scored", "n_total",
-            "judge", "rubric", "status", "partial", "chance", "model", "date"]
+            "lower is better", "judge", "rubric", "status", "unscored_share", "swap_inconsistency", "n_empty",
+            "mixed", "partial", "chance", "model", "date"]
     return df[keep].reset_index(drop=True)
 
 

@@ -71,14 +71,48 @@ TABLES = (
 )
 
 
+#: Rounding slack when checking a printed average against its printed parts (3 decimals each: the mean of five
+#: values rounded to 0.0005 and the average's own rounding together stay within 0.001).
+AVG_TOLERANCE = 0.001
+
+
+def average_check(df: pd.DataFrame, avg: str, parts: tuple[str, ...] = ASPECTS) -> list[str]:
+    """Per row: "" when the printed ``avg`` is the mean of the printed ``parts`` (within rounding), else a flag.
+
+    The flag names the mean and how far off the printed average is; the numbers stay as printed.
+    """
+    out = []
+    for _, row in df.iterrows():
+        values = [row.get(p) for p in parts]
+        printed = row.get(avg)
+        if any(pd.isna(v) for v in values) or pd.isna(printed):
+            out.append("")
+            continue
+        mean = sum(float(v) for v in values) / len(values)
+        off = float(printed) - mean
+        out.append("" if abs(off) <= AVG_TOLERANCE else
+                   f"printed {avg} {float(printed):.3f} is not the mean of its {len(parts)} aspects "
+                   f"({mean:.3f}; off by {off:+.3f})")
+    return out
+
+
 def reported_frame(table: ReportedTable) -> pd.DataFrame:
-    """The table as shipped, with ``model`` (label), ``kind`` = reported and ``source`` columns first."""
+    """The table as shipped, with ``model`` (label), ``kind`` = reported and ``source`` columns first.
+
+    Tables whose average column sits beside its five aspects get a ``check`` column flagging rows whose printed
+    average is not the mean of the printed aspects (Paper B Table 1's 5k-SFT block); the numbers stay as printed.
+    """
     df = pd.read_csv(table.path, dtype=str, keep_default_na=False)
     label = df[list(table.label_columns)].agg(" · ".join, axis=1) if len(table.label_columns) > 1 else \
         df[table.label_columns[0]]
     values = df.drop(columns=[c for c in df.columns if c in table.label_columns or c.endswith("_rank")])
     values = values.apply(pd.to_numeric, errors="coerce")
-    return pd.concat([pd.DataFrame({"model": label, "kind": "reported", "source": table.source}), values], axis=1)
+    out = pd.concat([pd.DataFrame({"model": label, "kind": "reported", "source": table.source}), values], axis=1)
+    avg = next((col for col, ours in table.columns.items() if ours == "score"), None)
+    parts = tuple(col for col, ours in table.columns.items() if ours.startswith("score/"))
+    if avg is not None and len(parts) == len(ASPECTS) and all(c in values for c in (avg, *parts)):
+        out["check"] = average_check(values, avg, parts)
+    return out
 
 
 def with_ours(table: ReportedTable, board: Board, models: list[str]) -> pd.DataFrame:

@@ -46,6 +46,7 @@ class TurnView:
     note: str | None
     reference: str | None
     judgments: tuple[JudgmentView, ...]
+    language_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,15 +85,36 @@ class SampleView:
 
 
 def _language_check(answer: str | None, language: str) -> tuple[str, bool | None]:
+    detected, wrong, _ = language_check(answer, language)
+    return detected, wrong
+
+
+def language_check(answer: str | None, language: str) -> tuple[str, bool | None, str]:
+    """(main language, wrong language?, why) of an answer, on the basis the wrong-language check decides on.
+
+    The check (:func:`transeval.harness.language.langid.analyse`) counts the expected language's share of the answer's
+    estimated words; py3langid's whole-text guess (``detected`` in a check's stored explanation) reads byte
+    n-grams, where one Thai or Chinese character weighs several bytes, so a mostly-English answer with some Thai
+    is "detected th" yet wrong-language. The board names the language with the largest share of words and
+    shows the shares, so the verdict and the language shown agree.
+    """
     if not answer:
-        return "", None
+        return "", None, ""
     from transeval.harness.language import langid
 
     try:
         check = langid.analyse(answer, language)
     except TransevalError:
-        return langid.detect(answer).language, None
-    return check.detected.language, check.wrong_language
+        return langid.detect(answer).language, None, ""
+    if not check.segments:
+        return "", check.wrong_language, "no letters: nothing to check"
+    share = dict(check.segments).get(check.expected, 0.0)
+    shares = ", ".join(f"{code} {value:.0%}" for code, value in check.segments)
+    verdict = "wrong language" if check.wrong_language else "expected language"
+    note = (f"{check.expected} is {share:.0%} of the answer's words ({verdict}: below "
+            f"{langid.WRONG_LANGUAGE_BELOW:.0%} is wrong); words by language: {shares}; "
+            f"whole-text guess: {check.detected.language}")
+    return check.segments[0][0], check.wrong_language, note
 
 
 def _judgments(run: Run, task: str) -> dict[tuple[str, int], list[Judgment]]:
@@ -132,10 +154,11 @@ def _judged(run: Run, task: str, recs: list[dict[str, Any]], detect: bool) -> li
                 scores.append(main.score)
             elif main is not None and main.reason:
                 reasons.append(main.reason)
+            note = language_check(out_t.answer if out_t else None, q.language)[2] if detect else ""
             turns.append(TurnView(question, q.turns_en[t] if t < len(q.turns_en) else "",
                                   out_t.answer if out_t else None, out_t.raw if out_t else "",
                                   out_t.note if out_t else None,
-                                  q.reference[t] if q.reference and t < len(q.reference) else None, js))
+                                  q.reference[t] if q.reference and t < len(q.reference) else None, js, note))
         unscored = "" if scores else ("; ".join(dict.fromkeys(reasons)) or
                                       ("not judged yet" if not judged else "no judgment"))
         detected, wrong = _language_check(turns[0].answer if turns else None, q.language) if detect else ("", None)
@@ -194,13 +217,13 @@ def _generation(run: Run, task: str, recs: list[dict[str, Any]], detect: bool) -
         head = next((metrics[m] for m in ("refusal_rate", "acc", "exact_match", "score") if m in metrics),
                     next(iter(metrics.values()), None))
         wrong: bool | None = bool(metrics["wrong_language_rate"]) if "wrong_language_rate" in metrics else None
-        detected = ""
+        detected, note = "", ""
         if detect:
-            detected, check = _language_check(output, language)
+            detected, check, note = language_check(output, language)
             wrong = check if wrong is None else wrong
         extra = (("target", str(rec.get("target", ""))), *((k, f"{v:g}") for k, v in metrics.items()))
         out.append(SampleView(task, str(rec.get("doc_id", "")), str(doc.get("category") or doc.get("subject") or ""),
-                              "generation", (TurnView(prompt, "", output, output, None, None, ()),), head,
+                              "generation", (TurnView(prompt, "", output, output, None, None, (), note),), head,
                               "" if head is not None else "no per-sample number", language, detected, wrong, extra))
     return out
 

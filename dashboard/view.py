@@ -12,12 +12,15 @@ import argparse
 import os
 import re
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 from transeval.dashboard.data import DEMO_JUDGE_NOTE, Board, demo_judged, load_board
+from transeval.dashboard.data_export import csv_bytes
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:\"'&=])")
 
@@ -66,8 +69,9 @@ def problems(b: Board) -> None:
         st.warning(f"{DEMO_JUDGE_NOTE}: {', '.join(safe(t) for t in demo)}")
     if b.problems:
         st.warning(f"{len(b.problems)} file(s) could not be used; every other run is shown.")
-        st.dataframe(pd.DataFrame([{"file": p.file, "problem": p.message} for p in b.problems]), hide_index=True,
-                     width="stretch")
+        with st.expander("Files that could not be used"):
+            st.dataframe(pd.DataFrame([{"file": p.file, "problem": p.message} for p in b.problems]),
+                         hide_index=True, width="stretch")
 
 
 def table(df: pd.DataFrame, name: str, key: str, height: int | None = None) -> None:
@@ -76,23 +80,63 @@ def table(df: pd.DataFrame, name: str, key: str, height: int | None = None) -> N
         st.dataframe(df, hide_index=True, width="stretch")
     else:
         st.dataframe(df, hide_index=True, width="stretch", height=height)
-    st.download_button(f"Download {name} CSV", df.to_csv(index=False).encode("utf-8"), f"{name}.csv", "text/csv",
-                       key=f"csv-{key}")
+    st.download_button(f"Download {name} CSV", csv_bytes(df), f"{name}.csv", "text/csv", key=f"csv-{key}")
 
 
-def chart_and_table(chart: alt.Chart | alt.LayerChart, df: pd.DataFrame, name: str, key: str) -> None:
+def chart_and_table(chart: alt.Chart | alt.LayerChart | alt.FacetChart, df: pd.DataFrame, name: str, key: str) -> None:
     """A plot with the table behind it one click away (tabs)."""
     tab_chart, tab_table = st.tabs(["Chart", "Table"])
     with tab_chart:
-        st.altair_chart(chart, width="stretch")
+        st.altair_chart(chart, width="content")  # the chart's own width: 50 models' bars are not squeezed
     with tab_table:
         table(df, name, key)
 
 
 def model_picker(b: Board, label: str, key: str, default_all: bool = True) -> list[str]:
-    """Multiselect of models shown by alias (the full name is in the tables); returns full names."""
+    """Multiselect of models shown by alias (the full name is in the tables); returns full names.
+
+    The choice lives in the URL (``?<key>=a,b``) when it is not the default, so a view can be linked.
+    """
     names = dict(zip(b.rows["model"], b.rows["alias"], strict=True))
     options = sorted(names, key=lambda m: names[m])
-    chosen = st.multiselect(label, options, default=options if default_all else options[:2],
-                            format_func=lambda m: names.get(m, m), key=key)
+    default = options if default_all else options[:2]
+    chosen = url_multiselect(label, options, default, key, format_func=lambda m: names.get(m, m))
     return [str(m) for m in chosen]
+
+
+def url_values(key: str) -> list[str] | None:
+    """The comma-separated values of ``?key=`` in the URL, or None when absent."""
+    raw = st.query_params.get(key)
+    return None if raw is None else [x for x in str(raw).split(",") if x]
+
+
+def set_url(key: str, value: str | None) -> None:
+    """Keep ``value`` in the URL as ``?key=value`` (removed when empty)."""
+    if value is None or value == "":
+        if key in st.query_params:
+            del st.query_params[key]
+    elif st.query_params.get(key) != value:
+        st.query_params[key] = value
+
+
+def url_multiselect(label: str, options: Sequence[Any], default: Sequence[Any], key: str,
+                    format_func: Callable[[Any], str] = str, **kwargs: Any) -> list[Any]:
+    """A multiselect whose choice is kept in the URL (``?key=a,b``; options by their ``str``), default elsewhere."""
+    by_text = {str(o): o for o in options}
+    wanted = url_values(key)
+    start = [by_text[x] for x in wanted if x in by_text] if wanted is not None else list(default)
+    chosen = st.multiselect(label, list(options), default=start, format_func=format_func, key=key, **kwargs)
+    set_url(key, None if [str(c) for c in chosen] == [str(d) for d in default] else ",".join(map(str, chosen)))
+    return list(chosen)
+
+
+def url_selectbox(label: str, options: Sequence[Any], key: str, default: int = 0,
+                  format_func: Callable[[Any], str] = str, container: Any = None) -> Any:
+    """A selectbox whose choice is kept in the URL (``?key=value``)."""
+    options = list(options)
+    wanted = st.query_params.get(key)
+    texts = [str(o) for o in options]
+    index = texts.index(wanted) if wanted in texts else (default if options else 0)
+    box = (container or st).selectbox(label, options, index=index, format_func=format_func, key=key)
+    set_url(key, str(box) if box is not None else None)
+    return box

@@ -202,7 +202,9 @@ def main(argv: list[str] | None = None) -> int:
     p_board.add_argument("--port", type=int)
     p_board.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1: this machine only)")
     p_board.add_argument("--headless", action="store_true", help="do not open a browser")
-    p_board.add_argument("--export", type=Path, help="write a static leaderboard (.md, .html or .tex) and exit")
+    p_board.add_argument("--export", type=Path, help="write a static leaderboard (.md, .html, .tex or .csv) and exit")
+    p_board.add_argument("--metrics", help="with --export: columns, comma-separated: task:metric, a metric name "
+                         "(every task that has it) or 'default' (the first screen); e.g. default,conciseness")
     sub.add_parser("tasks-dir", help="print the task folder (for lm_eval --include_path without the hook)")
     p_eval = sub.add_parser("eval", help="evaluate a checkpoint on a suite with lm_eval (then `transeval board`)")
     p_eval.add_argument("checkpoint", type=Path)
@@ -259,10 +261,13 @@ def main(argv: list[str] | None = None) -> int:
                 args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
             return 0
         if args.command == "board":
-            from transeval.dashboard.serve import export_board, run_board
+            from transeval.dashboard.serve import run_board
 
             if args.export:
-                print(f"transeval: wrote {export_board(args.runs, args.export)}", file=sys.stderr)
+                from transeval.dashboard.data_export import write_export
+
+                metrics = args.metrics.split(",") if args.metrics else None
+                print(f"transeval: wrote {write_export(args.runs, args.export, metrics)}", file=sys.stderr)
                 return 0
             return run_board(args.runs, args.port, args.host, args.headless)
         if args.command == "train":

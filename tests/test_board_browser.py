@@ -1,8 +1,9 @@
 """The board in a real browser: headless Chromium (Debian package) driven by Playwright for Python.
 
-Starts the board on a free localhost port over the fixture store, loads the leaderboard, checks a model name and
-a score, opens a sample, opens side by side, downloads a CSV, saves screenshots under the test's tmp dir, and
-checks that an injected ``<script>``/``onerror``/``javascript:`` answer is shown literally and never runs.
+Starts the board on a free localhost port over the showcase store (three models, every headline family), loads the
+leaderboard, checks a model name, the first column and a user rubric's column, opens a sample, opens side by side,
+downloads a CSV, saves screenshots under the test's tmp dir (``TRANSEVAL_SCREENSHOTS=DIR`` keeps them), and checks
+that an injected ``<script>``/``onerror``/``javascript:`` answer is shown literally and never runs.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fixtures_board import INJECTION, MODEL_A, add_broken_runs, build_store
+from fixtures_board import INJECTION, MODEL_A, add_broken_runs, build_showcase_store, write_conciseness
 from scripted_server import ScriptedOpenAI
 from transeval.dashboard.serve import board_command
 
@@ -44,11 +45,14 @@ def board_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium not found at {CHROMIUM} (make browser installs the Debian package)")
     tmp = tmp_path_factory.mktemp("browser")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("TRANSEVAL_RUBRICS_DIR", str(write_conciseness(tmp / "rubrics")))
     server = ScriptedOpenAI().start()
     try:
-        build_store(tmp / "runs", server.base_url, tmp / "cache")
+        build_showcase_store(tmp / "runs", server, tmp / "cache")  # three models, every headline family
     finally:
         server.stop()
+        mp.undo()
     add_broken_runs(tmp / "runs")
     port = _free_port()
     proc = subprocess.Popen(board_command(tmp / "runs", port, headless=True), stdout=subprocess.DEVNULL,
@@ -92,6 +96,7 @@ def test_board_in_chromium(board_url: str, tmp_path: Path) -> None:
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         page.goto(board_url + "/")
         settle(page, "Download leaderboard CSV")
+        page.screenshot(path=str(shots / "0_leaderboard_first_screen.png"))  # the viewport: what one sees first
         page.screenshot(path=str(shots / "1_leaderboard.png"), full_page=True)
         body = page.inner_text("body")
         assert MODEL_A in body  # the model picker shows the models
@@ -102,7 +107,10 @@ def test_board_in_chromium(board_url: str, tmp_path: Path) -> None:
         csv_path = tmp_path / "leaderboard.csv"
         dl.value.save_as(csv_path)
         csv = csv_path.read_text(encoding="utf-8")
-        assert MODEL_A in csv and "transllm_th · thai_mtbench" in csv
+        assert MODEL_A in csv
+        header = csv.splitlines()[0].split(",")
+        assert header[2] == '"MT-bench score · thai_mtbench"'  # the first data column is the headline benchmark
+        assert '"conciseness · thai_mtbench"' in header  # a user rubric is a column of its own
 
         page.goto(board_url + "/samples")
         page.get_by_text("Samples").first.wait_for(timeout=60_000)
@@ -113,7 +121,7 @@ def test_board_in_chromium(board_url: str, tmp_path: Path) -> None:
         page.get_by_role("combobox", name="Task", exact=True).click()
         page.get_by_role("option", name="thai_mtbench", exact=True).click()
         settle(page, "of 8 samples")
-        page.locator("[data-testid='stExpander'] summary").first.click()
+        page.locator("[data-testid='stExpander'] summary").filter(has_not_text="could not be used").first.click()
         shown = page.locator("[data-testid='stExpander'] [data-testid='stText']").filter(has_text=INJECTION).first
         shown.wait_for(timeout=30_000)
         shown.scroll_into_view_if_needed()
@@ -131,6 +139,9 @@ def test_board_in_chromium(board_url: str, tmp_path: Path) -> None:
         page.goto(board_url + "/plots")
         settle(page, "Pairwise win rates")
         page.screenshot(path=str(shots / "4_plots.png"), full_page=True)
+        page.get_by_text("Safety, refusal and wrong-language rates").first.scroll_into_view_if_needed()
+        page.wait_for_timeout(800)
+        page.screenshot(path=str(shots / "4b_plots_rates.png"))
 
         page.goto(board_url + "/reported")
         settle(page, "Source:")
@@ -140,4 +151,4 @@ def test_board_in_chromium(board_url: str, tmp_path: Path) -> None:
     keep = os.environ.get("TRANSEVAL_SCREENSHOTS")
     if keep:
         shutil.copytree(shots, keep, dirs_exist_ok=True)
-    assert len(list(shots.glob("*.png"))) == 5
+    assert len(list(shots.glob("*.png"))) == 7

@@ -13,11 +13,16 @@ def render() -> None:
                "an average.")
     b = view.board()
     tables = {t.key: t for t in data_reported.TABLES}
-    key = str(st.selectbox("Table", list(tables), format_func=lambda k: tables[k].title))
+    key = str(view.url_selectbox("Table", list(tables), "table", format_func=lambda k: tables[k].title))
     t = tables[key]
     st.text(f"Source: {t.source}")
     models = view.model_picker(b, "Our models beside them", "rep-models") if t.task and not b.rows.empty else []
-    view.table(data_reported.with_ours(t, b, models), t.key, f"rep-{t.key}")
+    df = data_reported.with_ours(t, b, models)
+    flagged = int((df["check"].fillna("") != "").sum()) if "check" in df else 0
+    if flagged:
+        st.warning(f"{flagged} reported row(s) print an average that is not the mean of their aspects (column "
+                   "check); the numbers are shown as printed.")
+    view.table(df, t.key, f"rep-{t.key}")
 
 
 render()

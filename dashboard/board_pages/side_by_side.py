@@ -17,15 +17,15 @@ def render() -> None:
         return
     tasks = sorted(set(b.rows["task"]))
     default = tasks.index("thai_mtbench") if "thai_mtbench" in tasks else 0
-    task = str(st.selectbox("Task", tasks, index=default))
+    task = str(view.url_selectbox("Task", tasks, "task", default))
     have = b.rows[b.rows["task"] == task]
     names = dict(zip(have["model"], have["alias"], strict=True))
     options = sorted(names, key=lambda m: names[m])
     comp = b.comparisons[b.comparisons["task"] == task]
     default_models = ([m for m in options if m in set(comp["model_a"].iloc[:1]) | set(comp["model_b"].iloc[:1])]
                       if not comp.empty else []) or options[:2]
-    models = [str(m) for m in st.multiselect("Models (two or more)", options, default=default_models,
-                                             format_func=lambda m: names.get(m, m))]
+    models = [str(m) for m in view.url_multiselect("Models (two or more)", options, default_models, "models",
+                                                   format_func=lambda m: names.get(m, m))]
     if len(models) < 2:
         st.info("Choose at least two models.")
         return
@@ -37,7 +37,7 @@ def render() -> None:
     if not ids:
         st.info("These models have no question of this task in common (or no per-sample logs).")
         return
-    qid = str(st.selectbox("Question", ids))
+    qid = str(view.url_selectbox("Question", ids, "question"))
     pairs = data_samples.side_by_side(b, task, qid, models)
     first = next((s for _, s in pairs if s is not None), None)
     if first is not None:
@@ -52,7 +52,7 @@ def render() -> None:
             for t, turn in enumerate(s.turns, 1):
                 st.text(f"Turn {t} answer:\n{turn.answer if turn.answer is not None else '(none)'}")
                 for j in turn.judgments:
-                    score = data.fmt(j.score) if j.score is not None else f"unscored ({j.reason})"
+                    score = data.fmt(j.score, j.metric) if j.score is not None else f"unscored ({j.reason})"
                     st.text(f"[{j.metric}] {score} — {j.judge}\n{j.explanation}")
             if s.unscored:
                 st.text(f"unscored: {s.unscored}")

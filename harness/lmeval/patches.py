@@ -275,6 +275,7 @@ def save_answers(results: dict[str, Any], tasks: list[str], tracker: Any) -> tup
 
 def judge_results(results: dict[str, Any], tasks: list[str], tracker: Any) -> None:
     """Save the answers, judge every judged task, and put each task's numbers into ``results``."""
+    from transeval.core.records import LOWER_IS_BETTER
     from transeval.harness.judging.pipeline import conversations_from_samples, judge_task
     from transeval.harness.judging.store import headline_entry
     from transeval.judges.config import resolve_settings
@@ -298,7 +299,7 @@ def judge_results(results: dict[str, Any], tasks: list[str], tracker: Any) -> No
         entry["language"] = convs[0].question.language
         hib = results.setdefault("higher_is_better", {}).setdefault(task, {})
         for name in headline_entry(outcome.scores):
-            hib.setdefault(name.split(",")[0], True)
+            hib.setdefault(name.split(",")[0], name.split(",")[0] not in LOWER_IS_BETTER)
 
 
 def patch_evaluation_tracker(module: ModuleType) -> None:
