@@ -44,6 +44,49 @@ def _collect(root: Path, tasks: set[str] | None) -> list[_Work]:
 BATCH_PENDING = 3
 
 
+def fraction(text: str, field: str = "--max-unscored-fraction") -> float:
+    """A share between 0 and 1 from the command line or the environment (``nan``, ``inf``, ``x`` refused).
+
+    Raises:
+        TransevalError: one line naming the option.
+    """
+    import math
+
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise TransevalError(f"must be a number between 0 and 1, got '{text}'", field=field) from None
+    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
+        raise TransevalError(f"must be a number between 0 and 1, got '{text}'", field=field)
+    return value
+
+
+def budget_error(outcomes: list[Any], max_fraction: float) -> TransevalError | None:
+    """The error when more than ``max_fraction`` of this round's judgments got no score from the judge.
+
+    Whatever the failure: the endpoint down or refusing the key (``transport``/``auth``), or answering every
+    request with an HTTP 4xx, or replies with no rating. Turns left unscored without a call (an empty answer)
+    do not count: the judge was never needed for them.
+    """
+    failed = sum(o.failed for o in outcomes)
+    unscored = sum(max(o.unscored, o.failed) for o in outcomes)
+    total = sum(o.total for o in outcomes)
+    if not total or unscored / total <= max_fraction:
+        return None
+    if unscored == failed:
+        return JudgeConfigError(
+            f"the judge could not be asked for {failed} of {total} judgments (more than "
+            f"{max_fraction:.0%}: endpoint down or key rejected); earlier judgments are kept, rerun "
+            "`transeval judge` when the endpoint works")
+    from collections import Counter
+
+    reasons = Counter(r for o in outcomes for r in o.unscored_reasons)
+    why = " ".join(reasons.most_common(1)[0][0].split())[:160] if reasons else "no rating"
+    return JudgeConfigError(
+        f"the judge gave no score for {unscored} of {total} judgments (more than {max_fraction:.0%}; most often: "
+        f"{why}); earlier judgments are kept, fix the cause and rerun `transeval judge`")
+
+
 def judge_runs(root: Path, tasks: set[str] | None = None, judge_model: str | None = None,
                rubrics: tuple[str, ...] = (), max_failed_fraction: float = 0.05, batch: bool = False,
                wait: bool = True, poll_s: float = 30.0) -> int:
@@ -70,8 +113,10 @@ def judge_runs(root: Path, tasks: set[str] | None = None, judge_model: str | Non
     Raises:
         TransevalError: one line, for bad input or when the error budget is exceeded.
     """
+    from contextlib import ExitStack
+
     from transeval.harness.pipeline import judge_task
-    from transeval.harness.store import merge_into_results
+    from transeval.harness.store import RunLock, merge_into_results
     from transeval.judges.client import check_endpoint
     from transeval.judges.config import resolve_settings
     from transeval.judges.grade import MetricJob, check_rubrics, jobs_for
@@ -98,8 +143,45 @@ def judge_runs(root: Path, tasks: set[str] | None = None, judge_model: str | Non
             jobs = jobs_for(spec)
         check_rubrics(w.convs, jobs)
         plans.append((w, jobs, resolve_settings(judge_model or spec.model)))
-    for base_url in {p[2].base_url for p in plans}:
-        check_endpoint(next(p[2] for p in plans if p[2].base_url == base_url))
+    locks = ExitStack()
+    with locks:
+        # One writer per run: taken before any call (a read-only folder fails here, before anything is paid).
+        for folder, date_id in sorted({(w.run.folder, w.run.date_id) for w, _, _ in plans}):
+            locks.enter_context(RunLock(folder, date_id))
+        return _judge_locked(plans, max_failed_fraction, batch, wait, poll_s, judge_task, merge_into_results,
+                             check_endpoint)
+
+
+def _needs_calls(plans: list[Any]) -> set[Any]:
+    """The settings (endpoints) that some request of ``plans`` needs: those the cache cannot answer."""
+    from transeval.judges.cache import JudgeCache
+    from transeval.judges.grade import planned_requests
+
+    needed: set[Any] = set()
+    for w, jobs, settings in plans:
+        if settings in needed:
+            continue
+        keys = [r.key for r in planned_requests(w.convs, jobs, settings)]
+        if not keys:
+            continue
+        if not settings.cache_path.exists():
+            needed.add(settings)
+            continue
+        cache = JudgeCache(settings.cache_path)
+        try:
+            if any(cache.get(k) is None for k in keys):
+                needed.add(settings)
+        finally:
+            cache.close()
+    return needed
+
+
+def _judge_locked(plans: list[Any], max_failed_fraction: float, batch: bool, wait: bool, poll_s: float,
+                  judge_task: Any, merge_into_results: Any, check_endpoint: Any) -> int:
+    """The rest of :func:`judge_runs`, holding every run's lock."""
+    needed = _needs_calls(plans)  # an all-cached rerun needs no endpoint
+    for base_url in sorted({s.base_url or "" for s in needed}):
+        check_endpoint(next(s for s in needed if (s.base_url or "") == base_url))
     offline: dict[str, tuple[str, str]] | None = None
     if batch:
         from transeval.judges.batch import run_batch
@@ -119,20 +201,19 @@ def judge_runs(root: Path, tasks: set[str] | None = None, judge_model: str | Non
             print(f"transeval: batch {', '.join(pending)} still running; nothing judged yet: run the same "
                   "command again to collect the results (no batch is submitted twice)", file=sys.stderr)
             return -1
-    failed = total = 0
+    outcomes = []
     for w, jobs, settings in plans:
         outcome = judge_task(w.convs, jobs, settings, w.run.folder, w.run.date_id, offline=offline)
         merge_into_results(w.run.results_path, w.task, outcome.scores)
-        failed, total = failed + outcome.failed, total + outcome.total
+        outcomes.append(outcome)
         for metric, s in outcome.scores.items():
             mean = "n/a" if s.overall.mean is None else f"{s.overall.mean:.3g}"
-            print(f"{w.run.folder.name}/{w.task}: {metric} {mean} ({s.n_scored}/{s.n_total} scored) "
+            mixed = f"; mixed judges: {', '.join(s.endpoints)}" if len(s.endpoints) > 1 else ""
+            print(f"{w.run.folder.name}/{w.task}: {metric} {mean} ({s.n_scored}/{s.n_total} scored{mixed}) "
                   f"-> {w.run.judgments_path(w.task).name}")
-    if total and failed / total > max_failed_fraction:
-        raise JudgeConfigError(
-            f"the judge could not be asked for {failed} of {total} judgments (more than "
-            f"{max_failed_fraction:.0%}: endpoint down or key rejected); earlier judgments are kept, rerun "
-            "`transeval judge` when the endpoint works")
+    error = budget_error(outcomes, max_failed_fraction)
+    if error is not None:
+        raise error
     return len(plans)
 
 
@@ -171,9 +252,10 @@ def main(argv: list[str] | None = None) -> int:
                          help="score the saved answers with this rubric, as its own metric (repeatable)")
     p_judge.add_argument("--rubrics-dir", type=Path, help="a folder of your own rubric YAMLs "
                          "(also $TRANSEVAL_RUBRICS_DIR)")
-    p_judge.add_argument("--max-unscored-fraction", type=float, default=0.05,
-                         help="exit non-zero when more than this share of judgments could not be asked of the "
-                              "judge (endpoint down, key rejected); default 0.05")
+    p_judge.add_argument("--max-unscored-fraction", default="0.05",
+                         help="exit non-zero when the judge gave no score for more than this share of the "
+                              "judgments it was asked for (endpoint down, key rejected, HTTP 4xx, no rating); "
+                              "default 0.05")
     p_judge.add_argument("--batch", action="store_true",
                          help="send the judge requests through the OpenAI Batch API (half price, up to 24 h), "
                               "then judge from the cache; rerun the same command to resume a batch")
@@ -233,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
                 os.environ["TRANSEVAL_RUBRICS_DIR"] = os.pathsep.join(
                     filter(None, [str(args.rubrics_dir), os.environ.get("TRANSEVAL_RUBRICS_DIR")]))
             n = judge_runs(args.runs, set(args.task) if args.task else None, args.judge_model,
-                           tuple(args.rubric), args.max_unscored_fraction, batch=args.batch,
+                           tuple(args.rubric), fraction(args.max_unscored_fraction), batch=args.batch,
                            wait=not args.no_wait, poll_s=args.poll_interval)
             if n < 0:
                 return BATCH_PENDING

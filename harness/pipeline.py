@@ -25,7 +25,7 @@ from transeval.harness.store import (
     merge_judgments,
     write_scores,
 )
-from transeval.judges.config import JudgeSettings
+from transeval.judges.config import JudgeSettings, endpoint_of
 from transeval.judges.grade import MetricJob, judge
 
 
@@ -41,6 +41,9 @@ class TaskJudging:
         failed: Judgments of this round that the judge could not be asked for (transport/auth errors).
         total: Judgments made this round.
         kept: Judgments of this round that did not replace a better earlier one.
+        unscored: Judgments of this round the judge was needed for that got no score, whatever the reason
+            (transport, key, HTTP 4xx, no rating); turns unscored without a call (empty answers) do not count.
+        unscored_reasons: The reason of each of those.
     """
 
     task: str
@@ -50,6 +53,8 @@ class TaskJudging:
     failed: int
     total: int
     kept: int
+    unscored: int = 0
+    unscored_reasons: tuple[str, ...] = ()
 
 
 def conversations_from_samples(samples: Sequence[dict[str, Any]], path: Path | None = None) -> list[Conversation]:
@@ -133,6 +138,9 @@ def score_metrics(task: str, judge_model: str, judgments: Sequence[Judgment], co
         models = sorted({j.judge_model for j in mine})
         out[metric] = summarize(task, ", ".join(models) or judge_model, mine, categories, calls if metric == "score"
                                 else 0, metric=metric, mode=mode, aspect_names=aspects, scale=scale)
+        endpoints = tuple(sorted({j.endpoint for j in mine if j.endpoint and j.score is not None}))
+        if endpoints:
+            out[metric] = replace(out[metric], endpoints=endpoints)
         if mode == "pairwise":
             out[metric] = _with_lc(out[metric], mine, convs)
     return out
@@ -174,10 +182,15 @@ def judge_task(convs: Sequence[Conversation], jobs: Sequence[MetricJob], setting
         raise TransevalError("nothing to judge")
     task = convs[0].question.task
     spec = convs[0].question.judge
+    endpoint = endpoint_of(settings)
+
+    def mark(j: Judgment) -> Judgment:
+        return replace(j, endpoint=endpoint) if j.cache_key is not None and j.endpoint is None else j
+
     if folder is not None and date_id is not None:
         path = judgments_path(folder, task, date_id)
         with JudgmentLog(path) as log:
-            outcome = judge(convs, jobs, settings, on_judgment=log.append, offline=offline)
+            outcome = judge(convs, jobs, settings, on_judgment=lambda j: log.append(mark(j)), offline=offline)
             for j in local_judgments(convs, spec):
                 log.append(j)
         merged = finalize_judgments(path)
@@ -189,6 +202,7 @@ def judge_task(convs: Sequence[Conversation], jobs: Sequence[MetricJob], setting
             merged = finalize_judgments(path)
     else:
         outcome = judge(convs, jobs, settings, offline=offline)
+        outcome = replace(outcome, judgments=[mark(j) for j in outcome.judgments])
         merged = merge_judgments([*outcome.judgments, *local_judgments(convs, spec)])
         merged = merge_judgments([*merged, *derived_judgments(merged, spec)])
     scores = score_metrics(task, settings.model, merged, convs, outcome.calls)
@@ -197,10 +211,12 @@ def judge_task(convs: Sequence[Conversation], jobs: Sequence[MetricJob], setting
     kept_keys = {j.key: j for j in merged}
     kept = sum(1 for j in outcome.judgments if kept_keys.get(j.key) is not j and kept_keys.get(j.key) != j)
     failed = sum(j.error_kind in ("transport", "auth") for j in outcome.judgments)
+    unscored = [j.reason or "no score" for j in outcome.judgments if j.score is None and j.cache_key is not None]
     for metric, s in scores.items():
         mean = "n/a" if s.overall.mean is None else f"{s.overall.mean:.3g}"
+        mixed = f"; mixed judges: {', '.join(s.endpoints)}" if len(s.endpoints) > 1 else ""
         print(f"transeval: {task}: {metric} {mean} ({s.n_scored}/{s.n_total} scored; judge {s.judge_model}"
-              f"{'; served ' + ', '.join(s.served_models) if s.served_models else ''})", file=sys.stderr)
+              f"{'; served ' + ', '.join(s.served_models) if s.served_models else ''}{mixed})", file=sys.stderr)
     cached = sum(j.cached for j in outcome.judgments)
     print(f"transeval: {task}: {outcome.calls} API calls ({outcome.attempts} attempts, {cached} judgments cached)",
           file=sys.stderr)
@@ -211,4 +227,5 @@ def judge_task(convs: Sequence[Conversation], jobs: Sequence[MetricJob], setting
         print(f"transeval: warning: {task}: the judge could not be asked for {failed} judgments"
               f"{f' ({kept} earlier judgments kept)' if kept else ''}; rerun `transeval judge` to retry them "
               "(judged turns are cached)", file=sys.stderr)
-    return TaskJudging(task, scores, merged, outcome.calls, failed, len(outcome.judgments), kept)
+    return TaskJudging(task, scores, merged, outcome.calls, failed, len(outcome.judgments), kept, len(unscored),
+                       tuple(unscored))
