@@ -240,6 +240,28 @@ def evaluate_checkpoint(checkpoint: Path, suite: str, output: Path, limit: int |
     return rc
 
 
+def _check_json_target(path: Path | None) -> None:
+    """``--json`` must go into an existing folder: checked before any judge call is paid."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise TransevalError("is a folder; give a file name such as report.json", file=path, field="--json")
+    if not path.parent.is_dir():
+        raise TransevalError("folder does not exist; create it first", file=path.parent, field="--json")
+    if not os.access(path.parent, os.W_OK):
+        raise TransevalError("folder is not writable", file=path.parent, field="--json")
+
+
+def _write_json(path: Path, data: Any) -> None:
+    """Write a report, as one line naming the file when the disk does not take it."""
+    from transeval.harness.errors import io_error
+
+    try:
+        path.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+    except OSError as exc:
+        raise io_error(exc, path) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``transeval`` command."""
     parser = argparse.ArgumentParser(prog="transeval", description=__doc__)
@@ -327,23 +349,26 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "compare":
             from transeval.harness.compare import compare_runs
 
+            _check_json_target(args.json)
             report = compare_runs(args.runs, args.model, args.baseline, set(args.task) if args.task else None,
                                   args.rubric, args.judge_model)
             if args.json:
-                args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+                _write_json(args.json, report)
             return 0
         if args.command == "agreement":
             from transeval.harness.compare import agreement, print_agreement
 
+            _check_json_target(args.json)
             result = agreement(args.a, args.b, args.metric, args.leaderboard, args.column)
             print_agreement(result)
             if args.json:
-                args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
+                _write_json(args.json, result)
             return 0
         if args.command == "board":
             from transeval.dashboard.serve import export_board, run_board
 
             if args.export:
+                __import__("transeval.harness.store", fromlist=["x"]).check_exportable(args.runs)
                 print(f"transeval: wrote {export_board(args.runs, args.export)}", file=sys.stderr)
                 return 0
             return run_board(args.runs, args.port, args.host, args.headless)

@@ -64,12 +64,19 @@ def conversations_from_samples(samples: Sequence[dict[str, Any]], path: Path | N
         TransevalError: naming the file, line and field of a malformed record.
     """
     convs = []
+    seen: dict[str, int] = {}
     for i, rec in enumerate(samples, 1):
         line = int(rec.get("_line", i)) if isinstance(rec, dict) else i
         doc = rec.get("doc") if isinstance(rec, dict) else None
         if not is_judged_doc(doc):
             raise TransevalError("not a judged-task sample (no doc with judge, turns, question_id)", file=path,
                                  line=line, field="doc")
+        assert isinstance(doc, dict)
+        qid = str(doc["question_id"])
+        if qid in seen:  # two conversations of one question would be merged turn by turn into one
+            raise TransevalError(f"duplicate question id '{qid}' (first on line {seen[qid]})", file=path,
+                                 line=line, field="doc.question_id")
+        seen[qid] = line
         resps = rec.get("filtered_resps") or []
         if not resps or not isinstance(resps[0], str):
             raise TransevalError("no model response in sample", file=path, line=line, field="filtered_resps")

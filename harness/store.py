@@ -110,6 +110,36 @@ def scan_runs(root: Path) -> tuple[list[Run], list[RunProblem]]:
     return sorted(runs, key=lambda r: r.date_id, reverse=True), problems
 
 
+def check_exportable(root: Path) -> None:
+    """Refuse, in one line, a folder with nothing a leaderboard could show (before ``board --export`` renders).
+
+    Something to show is a readable lm-eval run with at least one number: a metric in its results file or a
+    readable scores file of one of its tasks.
+
+    Raises:
+        TransevalError: naming the folder, and the first unreadable results or scores file when there is one.
+    """
+    if not root.is_dir():
+        raise TransevalError("no such folder", file=root)
+    runs, problems = scan_runs(root)
+    first: TransevalError | None = problems[0].error if problems else None
+    for run in runs:
+        for task in run.tasks:
+            entry = run.results.get("results", {}).get(task)
+            if isinstance(entry, dict) and any("," in str(k) and isinstance(v, int | float) and not
+                                               isinstance(v, bool) for k, v in entry.items()):
+                return
+            path = run.scores_path(task)
+            if path.exists():
+                try:
+                    read_scores(path)
+                    return
+                except TransevalError as exc:
+                    first = first or exc
+    why = f" ({' '.join(str(first).split())})" if first is not None else ""
+    raise TransevalError(f"nothing to export: no lm-eval run with a number in this folder{why}", file=root)
+
+
 def find_runs(root: Path) -> list[Run]:
     """Every lm-eval run under ``root`` (newest first); other ``results_*.json`` files are skipped.
 
@@ -459,5 +489,5 @@ def read_scores(path: Path) -> dict[str, TaskScores]:
         if isinstance(d, dict) and d.get("version") == SCORES_VERSION:
             return {m: TaskScores.from_dict(v) for m, v in d["metrics"].items()}
         return {"score": TaskScores.from_dict(d)}
-    except (TypeError, KeyError, AttributeError) as exc:
-        raise TransevalError(f"not a scores file ({exc})", file=path) from None
+    except (TypeError, KeyError, AttributeError, ValueError) as exc:
+        raise TransevalError(f"not a scores file ({type(exc).__name__}: {exc})", file=path) from None
