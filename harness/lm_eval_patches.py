@@ -390,7 +390,7 @@ def judge_results(results: dict[str, Any], tasks: list[str], tracker: Any) -> No
     from transeval.harness.cli import budget_error
     from transeval.harness.errors import one_line
     from transeval.harness.pipeline import conversations_from_samples, judge_task
-    from transeval.harness.store import RunLock, headline_entry
+    from transeval.harness.store import RunLock, headline_entry, mark_mixed_judges
     from transeval.judges.config import resolve_settings
     from transeval.judges.grade import jobs_for
 
@@ -415,6 +415,7 @@ def judge_results(results: dict[str, Any], tasks: list[str], tracker: Any) -> No
         if "score,none" not in filled:  # the template's placeholder, for tasks whose own metric has another name
             entry.pop("score,none", None)
         entry.update(filled)
+        mark_mixed_judges(entry, outcome.scores)
         entry.pop("score_stderr,none", None)
         entry["language"] = convs[0].question.language
         hib = results.setdefault("higher_is_better", {}).setdefault(task, {})

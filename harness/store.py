@@ -437,6 +437,16 @@ def headline_entry(scores: Mapping[str, TaskScores]) -> dict[str, Any]:
     return entry
 
 
+def mark_mixed_judges(entry: dict[str, Any], scores: Mapping[str, TaskScores]) -> None:
+    """Say in a results entry which numbers mix judge endpoints (``judges`` / ``<metric>_judges``), or none."""
+    for s in scores.values():
+        key = "judges" if s.metric == "score" else f"{s.metric}_judges"
+        if len(s.endpoints) > 1:
+            entry[key] = "mixed judges: " + ", ".join(s.endpoints)
+        else:
+            entry.pop(key, None)
+
+
 def merge_into_results(results_path: Path, task: str, scores: Mapping[str, TaskScores]) -> None:
     """Put the headline numbers into lm-eval's results JSON (after a deferred ``transeval judge``)."""
     data = _read_json(results_path)
@@ -445,6 +455,7 @@ def merge_into_results(results_path: Path, task: str, scores: Mapping[str, TaskS
     if "score,none" not in filled and entry.get("score,none") is None:
         entry.pop("score,none", None)
     entry.update(filled)
+    mark_mixed_judges(entry, scores)
     _atomic_write(results_path, json.dumps(data, indent=2, ensure_ascii=False))
 
 
