@@ -62,11 +62,12 @@ def fraction(text: str, field: str = "--max-unscored-fraction") -> float:
 
 
 def budget_error(outcomes: list[Any], max_fraction: float) -> TransevalError | None:
-    """The error when more than ``max_fraction`` of this round's judgments got no score from the judge.
+    """The error when the endpoint did not answer more than ``max_fraction`` of this round's judgments.
 
-    Whatever the failure: the endpoint down or refusing the key (``transport``/``auth``), or answering every
-    request with an HTTP 4xx, or replies with no rating. Turns left unscored without a call (an empty answer)
-    do not count: the judge was never needed for them.
+    Whatever the failure: the endpoint down or refusing the key (``transport``/``auth``), or refusing the
+    requests themselves (HTTP 400, 404 of a model, 413, ...). A reply without a valid rating is the judge's own
+    verdict on that turn (unscored with its reason), and a turn left unscored without a call (an empty answer)
+    never needed the judge: neither counts.
     """
     failed = sum(o.failed for o in outcomes)
     unscored = sum(max(o.unscored, o.failed) for o in outcomes)
@@ -275,8 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     p_judge.add_argument("--rubrics-dir", type=Path, help="a folder of your own rubric YAMLs "
                          "(also $TRANSEVAL_RUBRICS_DIR)")
     p_judge.add_argument("--max-unscored-fraction", default="0.05",
-                         help="exit non-zero when the judge gave no score for more than this share of the "
-                              "judgments it was asked for (endpoint down, key rejected, HTTP 4xx, no rating); "
+                         help="exit non-zero when the endpoint did not answer more than this share of the "
+                              "judgments (endpoint down, key rejected, requests refused with HTTP 4xx); "
                               "default 0.05")
     p_judge.add_argument("--batch", action="store_true",
                          help="send the judge requests through the OpenAI Batch API (half price, up to 24 h), "

@@ -7,6 +7,7 @@ conversations in, :class:`TaskJudging` out.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -28,6 +29,9 @@ from transeval.harness.store import (
 from transeval.judges.config import JudgeSettings, endpoint_of
 from transeval.judges.grade import MetricJob, judge
 
+#: The reason of a judgment whose request the endpoint refused (HTTP 4xx; any order of a pairwise one).
+_REFUSED = re.compile(r"\bjudge HTTP 4\d\d\b")
+
 
 @dataclass(frozen=True)
 class TaskJudging:
@@ -41,8 +45,9 @@ class TaskJudging:
         failed: Judgments of this round that the judge could not be asked for (transport/auth errors).
         total: Judgments made this round.
         kept: Judgments of this round that did not replace a better earlier one.
-        unscored: Judgments of this round the judge was needed for that got no score, whatever the reason
-            (transport, key, HTTP 4xx, no rating); turns unscored without a call (empty answers) do not count.
+        unscored: Judgments of this round the endpoint did not answer: transport and key failures, and requests it
+            refused (HTTP 4xx). A reply without a valid rating is the judge's verdict on that turn and does not
+            count, nor does a turn unscored without a call (an empty answer).
         unscored_reasons: The reason of each of those.
     """
 
@@ -218,7 +223,8 @@ def judge_task(convs: Sequence[Conversation], jobs: Sequence[MetricJob], setting
     kept_keys = {j.key: j for j in merged}
     kept = sum(1 for j in outcome.judgments if kept_keys.get(j.key) is not j and kept_keys.get(j.key) != j)
     failed = sum(j.error_kind in ("transport", "auth") for j in outcome.judgments)
-    unscored = [j.reason or "no score" for j in outcome.judgments if j.score is None and j.cache_key is not None]
+    unscored = [j.reason or "no score" for j in outcome.judgments if j.score is None and j.cache_key is not None
+                and (j.error_kind in ("transport", "auth") or _REFUSED.search(j.reason or ""))]
     for metric, s in scores.items():
         mean = "n/a" if s.overall.mean is None else f"{s.overall.mean:.3g}"
         mixed = f"; mixed judges: {', '.join(s.endpoints)}" if len(s.endpoints) > 1 else ""
