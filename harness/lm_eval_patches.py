@@ -376,13 +376,13 @@ def _check_saved(folder: Path, date_id: str, counts: dict[str, int], results_fil
             path.unlink(missing_ok=True)
         except OSError:
             pass
-    what = "lm-eval could not save the answers (\"Could not save sample results\"), nothing was judged"
     if cause is not None:
-        error = io_error(cause, bad, what.replace(", nothing was judged", ""))
-        raise TransevalError(f"{str(error).split(': ', 1)[1]}; nothing was judged and the cut file was removed",
-                             file=bad)
-    raise TransevalError(f"{what}; the cut file was removed: check free space and permissions, then rerun lm_eval",
-                         file=bad)
+        raise TransevalError(f"lm-eval could not save the answers ({cause.strerror or cause}); nothing was judged and "
+                             "the cut file was removed: free some space (or make the folder writable) and rerun "
+                             "lm_eval", file=bad)
+    raise TransevalError("lm-eval could not save the answers (it logged \"Could not save sample results\"); nothing "
+                         "was judged and the cut file was removed: check free space and permissions, then rerun "
+                         "lm_eval", file=bad)
 
 
 def judge_results(results: dict[str, Any], tasks: list[str], tracker: Any) -> None:

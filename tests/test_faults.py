@@ -638,3 +638,125 @@ def test_duplicate_question_ids_in_samples_are_refused(command, server, tmp_path
     assert error_lines(err) == [f"transeval: error: {samples}:3 field 'doc.question_id': duplicate question id "
                                 f"'{qid}' (first on line 1)"]
     assert server.judge_calls() == 0 and not judgments_of(run).exists()
+
+
+def _lm_eval_output(n: int) -> tuple[dict[str, object], list[dict[str, object]]]:
+    """What lm-eval hands the hook for a judged task: results with the task's logged samples."""
+    from transeval.harness.judged import load_docs
+    from transeval.harness.multiturn import encode_outputs
+
+    samples = []
+    for i, doc in enumerate(load_docs("thai_mtbench", META)[:n]):
+        turns = [TurnOutput("p", f"คำตอบ {i} " * 40, f"คำตอบ {i} " * 40), TurnOutput("p", "สอง", "สอง")]
+        samples.append({"doc_id": i, "doc": doc, "arguments": [["ctx", {}]], "resps": [["x"]],
+                        "filtered_resps": [encode_outputs(turns)], "target": "", "doc_hash": "a",
+                        "prompt_hash": "b", "target_hash": "c"})
+    results = {"results": {"thai_mtbench": {"alias": "thai_mtbench"}}, "configs": {"thai_mtbench": {}},
+               "versions": {}, "samples": {"thai_mtbench": samples}}
+    return results, samples
+
+
+def _tracker(out: Path) -> object:
+    from lm_eval.loggers.evaluation_tracker import EvaluationTracker
+
+    tracker = EvaluationTracker(output_path=str(out))
+    tracker.general_config_tracker.model_name_sanitized = "candidate"
+    return tracker
+
+
+def _assert_not_saved(err: str, out: Path) -> None:
+    assert "answers saved" not in err and "Traceback" not in err
+    assert not list(out.rglob("samples_*")) and not list(out.rglob("results_*")), "nothing half-written stays"
+
+
+def test_lm_eval_answers_cut_by_a_full_disk_are_not_announced_as_saved(tmp_path, monkeypatch, capsys):
+    """lm-eval logs "Could not save sample results" and goes on: the hook says so in one line, judges nothing."""
+    import builtins
+    import errno
+
+    import lm_eval.loggers.evaluation_tracker as tracker_module
+    from transeval.harness.errors import TransevalError, one_line
+    from transeval.harness.lm_eval_patches import save_answers
+
+    real_open = builtins.open
+
+    class CutAt8k:
+        def __init__(self, fh: object) -> None:
+            self.fh, self.n = fh, 0
+
+        def write(self, text: str) -> int:
+            data = text.encode("utf-8")
+            if self.n + len(data) > 8192:
+                self.fh.write(data[: 8192 - self.n].decode("utf-8", "ignore"))  # type: ignore[attr-defined]
+                self.n = 8192
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            self.n += len(data)
+            return self.fh.write(text)  # type: ignore[attr-defined,no-any-return]
+
+        def __enter__(self) -> CutAt8k:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.fh.close()  # type: ignore[attr-defined]
+
+    def full_disk_open(file: object, mode: str = "r", *args: object, **kwargs: object) -> object:
+        fh = real_open(file, mode, *args, **kwargs)  # type: ignore[call-overload]
+        return CutAt8k(fh) if "samples_" in str(file) and "a" in mode else fh
+
+    monkeypatch.setattr(tracker_module, "open", full_disk_open, raising=False)
+    out = tmp_path / "out"
+    results, samples = _lm_eval_output(10)
+    assert sum(len(json.dumps(s, ensure_ascii=False)) for s in samples) > 8192
+    tracker = _tracker(out)
+    with pytest.raises(TransevalError) as info:
+        save_answers(results, ["thai_mtbench"], tracker)
+    path = out / "candidate" / f"samples_thai_mtbench_{tracker.date_id}.jsonl"  # type: ignore[attr-defined]
+    assert one_line(info.value) == (
+        f"transeval: error: {path}: lm-eval could not save the answers (it logged \"Could not save sample "
+        "results\"); nothing was judged and the cut file was removed: check free space and permissions, then rerun "
+        "lm_eval")
+    _assert_not_saved(capsys.readouterr().err, out)
+
+
+def test_lm_eval_answers_on_a_real_full_disk_are_one_line(tmp_path, capsys):
+    from transeval.harness.errors import TransevalError, one_line
+    from transeval.harness.lm_eval_patches import save_answers
+
+    disk = tmp_path / "disk"
+    _mount_tmpfs(disk, "16k")
+    try:
+        out = disk / "out"
+        results, _ = _lm_eval_output(10)
+        tracker = _tracker(out)
+        with pytest.raises(TransevalError) as info:
+            save_answers(results, ["thai_mtbench"], tracker)
+        line = one_line(info.value)
+        assert line.startswith(f"transeval: error: {out / 'candidate'}/") and (
+            "lm-eval could not save the answers (No space left on device); nothing was judged and the cut file was "
+            "removed" in line), line
+        _assert_not_saved(capsys.readouterr().err, out)
+    finally:
+        _umount(disk)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", ["post401", "400"])
+def test_lm_eval_exits_non_zero_when_no_judged_number_could_be_made(fault, server, tmp_path):
+    """GET /models answers but every judge POST is refused (401, or 400): lm_eval saves everything, exits 1."""
+    server.fail_all = fault
+    out = tmp_path / "runs"
+    model_args = (f"model=candidate,base_url={server.base_url}/chat/completions,"
+                  "num_concurrent=1,tokenized_requests=False")
+    env = {**base_env(server.base_url, tmp_path / "cache"), "TRANSEVAL_JUDGE_MAX_RETRIES": "0"}
+    res = run_cli(["lm_eval", "--model", "local-chat-completions", "--model_args", model_args, "--tasks",
+                   "thai_mtbench", "--apply_chat_template", "--output_path", str(out), "--log_samples", "--limit",
+                   "2"], env, tmp_path)
+    assert res.returncode == 1 and "Traceback" not in res.stderr, res.stderr[-3000:]
+    [line] = error_lines(res.stderr)
+    what = ("the judge could not be asked for 4 of 4 judgments" if fault == "post401" else
+            "the judge gave no score for 4 of 4 judgments (more than 5%; most often: judge HTTP 400")
+    assert line.startswith(f"transeval: error: {what}"), line
+    assert "answers saved" in res.stderr
+    entry = headline(out)
+    assert entry["score,none"] is None and entry["n_scored,none"] == 0 and entry["n_total,none"] == 4
+    assert len(only(out, "samples").read_text(encoding="utf-8").splitlines()) == 2
