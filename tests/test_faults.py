@@ -760,3 +760,23 @@ def test_lm_eval_exits_non_zero_when_no_judged_number_could_be_made(fault, serve
     entry = headline(out)
     assert entry["score,none"] is None and entry["n_scored,none"] == 0 and entry["n_total,none"] == 4
     assert len(only(out, "samples").read_text(encoding="utf-8").splitlines()) == 2
+
+
+def test_a_full_disk_under_the_judge_cache_is_one_line(server, tmp_path, monkeypatch, capsys):
+    disk = tmp_path / "disk"
+    _mount_tmpfs(disk, "1m")
+    try:
+        env = base_env(server.base_url, disk / "cache")
+        assert run_main(["judge", str(make_run(tmp_path / "a", 1))], env, monkeypatch, capsys)[0] == 0
+        _fill(disk)
+        run = make_run(tmp_path / "b", 2)
+        (run / "candidate" / f"samples_thai_mtbench_{DATE}.jsonl").write_text(
+            (run / "candidate" / f"samples_thai_mtbench_{DATE}.jsonl").read_text(encoding="utf-8").replace(
+                "คำตอบ", "ข้อความ" * 300), encoding="utf-8")  # new prompts: the cache must grow
+        rc, err = run_main(["judge", str(run)], env, monkeypatch, capsys)
+        assert rc == 2 and "Traceback" not in err
+        [line] = error_lines(err)
+        assert line.startswith(f"transeval: error: {disk / 'cache' / 'judge_cache.sqlite'}: cannot "), line
+        assert "free some space or set TRANSEVAL_CACHE_DIR to a writable folder" in line
+    finally:
+        _umount(disk)
