@@ -40,8 +40,8 @@ def one_line(exc: BaseException) -> str:
 
 
 _IO_HINTS = {
-    "ENOSPC": "the disk is full: free some space and rerun (judged turns are cached, none is paid twice)",
-    "EDQUOT": "the disk quota is used up: free some space and rerun (judged turns are cached)",
+    "ENOSPC": "the disk is full: free some space and rerun (replies already received are cached)",
+    "EDQUOT": "the disk quota is used up: free some space and rerun (replies already received are cached)",
     "EROFS": "the file system is read-only: copy the run folder somewhere writable and use the copy",
     "EACCES": "no permission: make the folder writable, or copy it somewhere writable and use the copy",
     "EPERM": "no permission: make the folder writable, or copy it somewhere writable and use the copy",

@@ -504,14 +504,15 @@ def test_an_injected_full_disk_is_one_line_and_leaves_only_whole_lines(server, t
     assert rc == 2 and "Traceback" not in err
     [line] = error_lines(err)
     assert line == (f"transeval: error: {path}: cannot write (No space left on device); the disk is full: free "
-                    "some space and rerun (judged turns are cached, none is paid twice)")
+                    "some space and rerun (replies already received are cached)")
     raw = path.read_bytes()
     assert raw.count(b"\n") == 1 and raw.endswith(b"\n") and json.loads(raw)["score"] is not None
     assert (run / "candidate" / f"results_{DATE}.json").read_bytes() == results_before
     assert not list(run.rglob("*.tmp")) and not (run / "candidate" / f"scores_thai_mtbench_{DATE}.json").exists()
     rc, err = run_main(["judge", str(run)], env, monkeypatch, capsys)  # space again: finishes, pays nothing twice
     assert rc == 0, err[-2000:]
-    assert set(server.requested().values()) == {1} and server.judge_calls() == 4
+    asked = server.requested()
+    assert len(asked) == 4 and sum(n - 1 for n in asked.values()) <= 1, "at most the call in flight is repeated"
     assert results_entry(run)["n_scored,none"] == 4
 
 
@@ -546,7 +547,7 @@ def test_a_real_full_disk_is_one_line_then_the_rerun_finishes(server, tmp_path):
     try:
         run = make_run(disk, 2)
         filler = _fill(disk)
-        env = base_env(server.base_url, tmp_path / "cache")
+        env = {**base_env(server.base_url, tmp_path / "cache"), "TRANSEVAL_JUDGE_CONCURRENCY": "1"}
         res = run_cli(["transeval", "judge", str(run)], env, tmp_path)
         assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr[-3000:]
         [line] = error_lines(res.stderr)
@@ -557,7 +558,8 @@ def test_a_real_full_disk_is_one_line_then_the_rerun_finishes(server, tmp_path):
         filler.unlink()
         res = run_cli(["transeval", "judge", str(run)], env, tmp_path)
         assert res.returncode == 0, res.stderr[-3000:]
-        assert set(server.requested().values()) == {1}, "replies paid before the disk filled come from the cache"
+        asked = server.requested()
+        assert len(asked) == 4 and sum(n - 1 for n in asked.values()) <= 1, "at most the call in flight is repeated"
         assert results_entry(run)["n_scored,none"] == 4
     finally:
         _umount(disk)
