@@ -390,7 +390,7 @@ def judge_results(results: dict[str, Any], tasks: list[str], tracker: Any) -> No
     from transeval.harness.cli import budget_error
     from transeval.harness.errors import one_line
     from transeval.harness.pipeline import conversations_from_samples, judge_task
-    from transeval.harness.store import RunLock, headline_entry, mark_mixed_judges
+    from transeval.harness.store import headline_entry, mark_mixed_judges
     from transeval.judges.config import resolve_settings
     from transeval.judges.grade import jobs_for
 
@@ -404,11 +404,8 @@ def judge_results(results: dict[str, Any], tasks: list[str], tracker: Any) -> No
             continue
         convs = conversations_from_samples(samples)
         spec = convs[0].question.judge
-        if folder is not None and date_id is not None:
-            with RunLock(folder, date_id):  # one writer per run (a `transeval judge` of it waits)
-                outcome = judge_task(convs, jobs_for(spec), resolve_settings(spec.model), folder, date_id)
-        else:
-            outcome = judge_task(convs, jobs_for(spec), resolve_settings(spec.model), folder, date_id)
+        # judge_task holds the run's lock while it writes (a `transeval judge` of the same run waits)
+        outcome = judge_task(convs, jobs_for(spec), resolve_settings(spec.model), folder, date_id)
         outcomes.append(outcome)
         entry = results.setdefault("results", {}).setdefault(task, {"alias": task})
         filled = headline_entry(outcome.scores)

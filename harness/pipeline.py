@@ -21,6 +21,7 @@ from transeval.harness.records import Conversation, Judgment, TaskScores
 from transeval.harness.stats import summarize
 from transeval.harness.store import (
     JudgmentLog,
+    RunLock,
     finalize_judgments,
     judgments_path,
     merge_judgments,
@@ -201,25 +202,26 @@ def judge_task(convs: Sequence[Conversation], jobs: Sequence[MetricJob], setting
 
     if folder is not None and date_id is not None:
         path = judgments_path(folder, task, date_id)
-        with JudgmentLog(path) as log:
-            outcome = judge(convs, jobs, settings, on_judgment=lambda j: log.append(mark(j)), offline=offline)
-            for j in local_judgments(convs, spec):
-                log.append(j)
-        merged = finalize_judgments(path)
-        derived = derived_judgments(merged, spec)
-        if derived:
+        with RunLock(folder, date_id):  # one writer per run: another process on it waits, then merges
             with JudgmentLog(path) as log:
-                for j in derived:
+                outcome = judge(convs, jobs, settings, on_judgment=lambda j: log.append(mark(j)), offline=offline)
+                for j in local_judgments(convs, spec):
                     log.append(j)
             merged = finalize_judgments(path)
+            derived = derived_judgments(merged, spec)
+            if derived:
+                with JudgmentLog(path) as log:
+                    for j in derived:
+                        log.append(j)
+                merged = finalize_judgments(path)
+            scores = score_metrics(task, settings.model, merged, convs, outcome.calls)
+            write_scores(folder, task, date_id, scores)
     else:
         outcome = judge(convs, jobs, settings, offline=offline)
         outcome = replace(outcome, judgments=[mark(j) for j in outcome.judgments])
         merged = merge_judgments([*outcome.judgments, *local_judgments(convs, spec)])
         merged = merge_judgments([*merged, *derived_judgments(merged, spec)])
-    scores = score_metrics(task, settings.model, merged, convs, outcome.calls)
-    if folder is not None and date_id is not None:
-        write_scores(folder, task, date_id, scores)
+        scores = score_metrics(task, settings.model, merged, convs, outcome.calls)
     kept_keys = {j.key: j for j in merged}
     kept = sum(1 for j in outcome.judgments if kept_keys.get(j.key) is not j and kept_keys.get(j.key) != j)
     failed = sum(j.error_kind in ("transport", "auth") for j in outcome.judgments)

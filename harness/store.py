@@ -188,16 +188,31 @@ class RunLock:
     Everything that writes a run's judgments, scores or results file does so holding this lock, so two
     ``transeval judge`` (or ``lm_eval``) processes on one run never interleave: the second one says in one line
     that the run is busy and waits for the first to finish, then merges its own judgments with the first's.
-    The lock is the operating system's (``flock``): a killed holder releases it at once.
+    The lock is the operating system's (``flock``): a killed holder releases it at once. Within one process it is
+    re-entrant (``transeval judge`` holds it around :func:`~transeval.harness.pipeline.judge_task`, which takes it
+    too).
     """
+
+    _held: dict[Path, int] = {}  # lock file -> nesting depth, in this process
 
     def __init__(self, folder: Path, date_id: str) -> None:
         self.folder = folder
         self.path = folder / f".transeval-{date_id}.lock"
         self.date_id = date_id
         self._fd: int | None = None
+        self._nested = False
 
     def __enter__(self) -> RunLock:
+        key = self.path.absolute()
+        if RunLock._held.get(key):
+            RunLock._held[key] += 1
+            self._nested = True
+            return self
+        self._acquire()
+        RunLock._held[key] = 1
+        return self
+
+    def _acquire(self) -> None:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -207,7 +222,7 @@ class RunLock:
             import fcntl
         except ImportError:  # no flock (Windows): one writer per run is the user's to ensure
             self._fd = fd
-            return self
+            return
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -229,10 +244,13 @@ class RunLock:
         except OSError:
             pass  # the pid is only for the message of a process that waits
         self._fd = fd
-        return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._fd is not None:
+        key = self.path.absolute()
+        RunLock._held[key] = RunLock._held.get(key, 1) - 1
+        if RunLock._held[key] <= 0:
+            del RunLock._held[key]
+        if self._fd is not None and not self._nested:
             os.close(self._fd)  # releases the flock
             self._fd = None
 

@@ -782,3 +782,22 @@ def test_a_full_disk_under_the_judge_cache_is_one_line(server, tmp_path, monkeyp
         assert "free some space or set TRANSEVAL_CACHE_DIR to a writable folder" in line
     finally:
         _umount(disk)
+
+
+def test_the_run_lock_is_one_writer_across_processes_and_reentrant_within_one(tmp_path):
+    """A second process blocks on the lock (and says so) until the first lets go; nesting in one process is free."""
+    import sys
+
+    from transeval.harness.store import RunLock
+
+    folder = tmp_path / "run"
+    code = ("import sys, time; from pathlib import Path; from transeval.harness.store import RunLock\n"
+            "with RunLock(Path(sys.argv[1]), 'd'):\n    print('got it', flush=True)\n")
+    log = tmp_path / "second.log"
+    with RunLock(folder, "d"), RunLock(folder, "d"), log.open("w") as fh:  # re-entrant: no self-deadlock
+        proc = subprocess.Popen([sys.executable, "-c", code, str(folder)], stdout=fh, stderr=fh, text=True)
+        wait_for(lambda: "waiting for it to finish" in log.read_text(), "the second process waiting", proc)
+        assert "got it" not in log.read_text(), "the second process must wait while the lock is held"
+    assert proc.wait(timeout=60) == 0
+    text = log.read_text()
+    assert f"is being judged by another process (pid {os.getpid()})" in text and text.endswith("got it\n")
