@@ -62,7 +62,7 @@ def fraction(text: str, field: str = "--max-unscored-fraction") -> float:
 
 
 def budget_error(outcomes: list[Any], max_fraction: float) -> TransevalError | None:
-    """The error when the endpoint did not answer more than ``max_fraction`` of this round's judgments.
+    """The error when the judge gave no score for more than ``max_fraction`` of this round's judgments.
 
     Whatever the failure: the endpoint down or refusing the key (``transport``/``auth``), or refusing the
     requests themselves (HTTP 400, 404 of a model, 413, ...). A reply without a valid rating is the judge's own
@@ -93,16 +93,19 @@ def judge_runs(root: Path, tasks: set[str] | None = None, judge_model: str | Non
                wait: bool = True, poll_s: float = 30.0) -> int:
     """Judge every judged task of every run under ``root`` (answers saved with ``--predict_only`` or earlier).
 
-    Everything is checked before the first judge call: the samples files, every rubric (and that the task can
-    fill its template), the endpoint. Judgments already in the cache cost nothing, and a new judgment never
-    replaces a better one, so this is also how to retry after a failure.
+    Everything is checked before the first judge call: the samples files (duplicate question ids included),
+    every rubric (and that the task can fill its template), that each run folder can be written (its lock is
+    taken: another process judging the same run is waited for), and the endpoint, when the cache cannot answer
+    every request. Judgments already in the cache cost nothing, and a new judgment never replaces a better one,
+    so this is also how to retry after a failure.
 
     Args:
         root: An lm-eval ``--output_path`` folder.
         tasks: Only these tasks.
         judge_model: Override the judge model.
         rubrics: Score with these rubrics only (each as its own metric); default: the tasks' own rubrics.
-        max_failed_fraction: Fail (non-zero exit) when more judgments than this could not be asked of the judge.
+        max_failed_fraction: Fail (non-zero exit) when the judge gave no score for more than this share of the
+            judgments: endpoint down, key rejected, or requests refused (HTTP 4xx).
         batch: Send what the cache cannot answer through the Batch API first (:mod:`transeval.judges.batch`),
             then judge from the cache only.
         wait: With ``batch``: poll until the batches end (else submit and return).
@@ -116,9 +119,7 @@ def judge_runs(root: Path, tasks: set[str] | None = None, judge_model: str | Non
     """
     from contextlib import ExitStack
 
-    from transeval.harness.pipeline import judge_task
-    from transeval.harness.store import RunLock, merge_into_results
-    from transeval.judges.client import check_endpoint
+    from transeval.harness.store import RunLock
     from transeval.judges.config import resolve_settings
     from transeval.judges.grade import MetricJob, check_rubrics, jobs_for
     from transeval.judges.rubric import load_rubric
@@ -149,8 +150,7 @@ def judge_runs(root: Path, tasks: set[str] | None = None, judge_model: str | Non
         # One writer per run: taken before any call (a read-only folder fails here, before anything is paid).
         for folder, date_id in sorted({(w.run.folder, w.run.date_id) for w, _, _ in plans}):
             locks.enter_context(RunLock(folder, date_id))
-        return _judge_locked(plans, max_failed_fraction, batch, wait, poll_s, judge_task, merge_into_results,
-                             check_endpoint)
+        return _judge_locked(plans, max_failed_fraction, batch, wait, poll_s)
 
 
 def _needs_calls(plans: list[Any]) -> set[Any]:
@@ -177,9 +177,12 @@ def _needs_calls(plans: list[Any]) -> set[Any]:
     return needed
 
 
-def _judge_locked(plans: list[Any], max_failed_fraction: float, batch: bool, wait: bool, poll_s: float,
-                  judge_task: Any, merge_into_results: Any, check_endpoint: Any) -> int:
+def _judge_locked(plans: list[Any], max_failed_fraction: float, batch: bool, wait: bool, poll_s: float) -> int:
     """The rest of :func:`judge_runs`, holding every run's lock."""
+    from transeval.harness.pipeline import judge_task
+    from transeval.harness.store import merge_into_results
+    from transeval.judges.client import check_endpoint
+
     needed = _needs_calls(plans)  # an all-cached rerun needs no endpoint
     for base_url in sorted({s.base_url or "" for s in needed}):
         check_endpoint(next(s for s in needed if (s.base_url or "") == base_url))
