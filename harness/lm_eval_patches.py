@@ -423,6 +423,31 @@ def judge_results(results: dict[str, Any], tasks: list[str], tracker: Any) -> No
         _FAILURES.append(one_line(error))
 
 
+def _keep_final_results(tracker: Any, new: Path, first: str) -> None:
+    """lm-eval's final results become the run's results file, with every judged metric of the run in it.
+
+    Under the run's lock: a ``transeval judge`` of the same run that finished meanwhile (another rubric) put its
+    numbers into the provisional file, and lm-eval's in-memory results do not have them: the scores files,
+    which every judging writes under the lock, are merged back in.
+
+    Raises:
+        OSError, ValueError: lm-eval's file is missing or cut (it hides its own write errors).
+    """
+    import json
+
+    from transeval.harness.store import RunLock, merge_into_results, read_scores, scores_path
+
+    json.loads(new.read_bytes())
+    folder = new.parent
+    kept = _results_file(tracker, first)
+    with RunLock(folder, first):
+        os.replace(new, kept)
+        for task in sorted(getattr(tracker, "_transeval_saved", set())):
+            path = scores_path(folder, task, first)
+            if path.exists():
+                merge_into_results(kept, task, read_scores(path))
+
+
 def _final_save_failed(new: Path, kept: Path, exc: Exception) -> str:
     """The one line for lm-eval's final results save that did not reach the disk (its cut file removed)."""
     from transeval.harness.errors import TransevalError, io_error, one_line
@@ -452,12 +477,15 @@ def patch_evaluation_tracker(module: ModuleType) -> None:
         if first and self.output_path and self.date_id != first:
             new = _results_file(self, self.date_id)
             try:
-                import json
-
-                json.loads(new.read_bytes())
-                os.replace(new, _results_file(self, first))
+                _keep_final_results(self, new, first)
             except (OSError, ValueError) as exc:  # lm-eval hid its write error ("Could not save results ...")
                 _FAILURES.append(_final_save_failed(new, _results_file(self, first), exc))
+            except Exception as exc:  # noqa: BLE001 - a TransevalError (full disk while merging): one line
+                from transeval.harness.errors import TransevalError, one_line
+
+                if not isinstance(exc, TransevalError):
+                    raise
+                _FAILURES.append(one_line(exc))
             self.date_id = first
         return out
 

@@ -801,3 +801,60 @@ def test_the_run_lock_is_one_writer_across_processes_and_reentrant_within_one(tm
     assert proc.wait(timeout=60) == 0
     text = log.read_text()
     assert f"is being judged by another process (pid {os.getpid()})" in text and text.endswith("got it\n")
+
+
+def test_lm_eval_final_results_cut_by_a_full_disk_are_one_line_and_keep_the_saved_run(tmp_path, monkeypatch):
+    """lm-eval's last save hits a full disk (it logs "Could not save results aggregated" and goes on)."""
+    import errno
+    import pathlib
+
+    from transeval.harness import lm_eval_patches as lep
+
+    out = tmp_path / "out"
+    results, _ = _lm_eval_output(2)
+    tracker = _tracker(out)
+    lep.save_answers(results, ["thai_mtbench"], tracker)
+    first = tracker.date_id  # type: ignore[attr-defined]
+    kept = out / "candidate" / f"results_{first}.json"
+    provisional = kept.read_bytes()
+    real_write_text = pathlib.Path.write_text
+
+    def full_disk(self: pathlib.Path, *args: object, **kwargs: object) -> int:
+        if self.name.startswith("results_"):
+            real_write_text(self, '{"results": {', encoding="utf-8")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write_text(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(lep, "_FAILURES", [])
+    monkeypatch.setattr(pathlib.Path, "write_text", full_disk)
+    tracker.save_results_aggregated(results={k: v for k, v in results.items() if k != "samples"})  # type: ignore
+    monkeypatch.setattr(pathlib.Path, "write_text", real_write_text)
+    assert lep._FAILURES == [
+        f"transeval: error: {kept}: lm-eval could not save the final results (\"Could not save results "
+        "aggregated\"); the judged numbers are in the scores_*.json beside this file: rerun `transeval judge` on the "
+        "folder to put them in"]
+    assert kept.read_bytes() == provisional and [p.name for p in kept.parent.glob("results_*")] == [kept.name]
+    assert tracker.date_id == first  # type: ignore[attr-defined]
+
+
+def test_lm_eval_final_results_keep_what_another_judge_of_the_run_put_in(server, settings, tmp_path):
+    """`transeval judge RUN --rubric fluency` finishes while lm_eval still runs: lm-eval's last save keeps it."""
+    from transeval.harness import lm_eval_patches as lep
+    from transeval.harness.pipeline import conversations_from_samples
+    from transeval.harness.store import merge_into_results
+    from transeval.judges.grade import MetricJob
+
+    out = tmp_path / "out"
+    results, samples = _lm_eval_output(2)
+    tracker = _tracker(out)
+    saved = lep.save_answers(results, ["thai_mtbench"], tracker)
+    assert saved is not None
+    folder, date_id = saved
+    kept = out / "candidate" / f"results_{date_id}.json"
+    fluency = judge_task(conversations_from_samples(samples), [MetricJob("fluency", "fluency", None)], settings,
+                         folder, date_id)
+    merge_into_results(kept, "thai_mtbench", fluency.scores)
+    tracker.save_results_aggregated(results={k: v for k, v in results.items() if k != "samples"})  # type: ignore
+    entry = json.loads(kept.read_text(encoding="utf-8"))["results"]["thai_mtbench"]
+    assert entry["fluency_n_total,none"] == 4
+    assert [p.name for p in kept.parent.glob("results_*")] == [kept.name]
