@@ -25,6 +25,7 @@ WATCHED = {
     "lm_eval.evaluator": "patch_evaluator",
     "lm_eval.loggers.evaluation_tracker": "patch_evaluation_tracker",
     "lm_eval.config.evaluate_config": "patch_evaluator_config",
+    "lm_eval._cli.run": "patch_cli_run",
 }
 OPT_OUT_ENV = "TRANSEVAL_NO_LM_EVAL_HOOK"
 

@@ -44,21 +44,68 @@ def _collect(root: Path, tasks: set[str] | None) -> list[_Work]:
 BATCH_PENDING = 3
 
 
+def fraction(text: str, field: str = "--max-unscored-fraction") -> float:
+    """A share between 0 and 1 from the command line or the environment (``nan``, ``inf``, ``x`` refused).
+
+    Raises:
+        TransevalError: one line naming the option.
+    """
+    import math
+
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise TransevalError(f"must be a number between 0 and 1, got '{text}'", field=field) from None
+    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
+        raise TransevalError(f"must be a number between 0 and 1, got '{text}'", field=field)
+    return value
+
+
+def budget_error(outcomes: list[Any], max_fraction: float) -> TransevalError | None:
+    """The error when the judge gave no score for more than ``max_fraction`` of this round's judgments.
+
+    Whatever the failure: the endpoint down or refusing the key (``transport``/``auth``), or refusing the
+    requests themselves (HTTP 400, 404 of a model, 413, ...). A reply without a valid rating is the judge's own
+    verdict on that turn (unscored with its reason), and a turn left unscored without a call (an empty answer)
+    never needed the judge: neither counts.
+    """
+    failed = sum(o.failed for o in outcomes)
+    unscored = sum(max(o.unscored, o.failed) for o in outcomes)
+    total = sum(o.total for o in outcomes)
+    if not total or unscored / total <= max_fraction:
+        return None
+    if unscored == failed:
+        return JudgeConfigError(
+            f"the judge could not be asked for {failed} of {total} judgments (more than "
+            f"{max_fraction:.0%}: endpoint down or key rejected); earlier judgments are kept, rerun "
+            "`transeval judge` when the endpoint works")
+    from collections import Counter
+
+    reasons = Counter(r for o in outcomes for r in o.unscored_reasons)
+    why = " ".join(reasons.most_common(1)[0][0].split())[:160] if reasons else "no rating"
+    return JudgeConfigError(
+        f"the judge gave no score for {unscored} of {total} judgments (more than {max_fraction:.0%}; most often: "
+        f"{why}); earlier judgments are kept, fix the cause and rerun `transeval judge`")
+
+
 def judge_runs(root: Path, tasks: set[str] | None = None, judge_model: str | None = None,
                rubrics: tuple[str, ...] = (), max_failed_fraction: float = 0.05, batch: bool = False,
                wait: bool = True, poll_s: float = 30.0) -> int:
     """Judge every judged task of every run under ``root`` (answers saved with ``--predict_only`` or earlier).
 
-    Everything is checked before the first judge call: the samples files, every rubric (and that the task can
-    fill its template), the endpoint. Judgments already in the cache cost nothing, and a new judgment never
-    replaces a better one, so this is also how to retry after a failure.
+    Everything is checked before the first judge call: the samples files (duplicate question ids included),
+    every rubric (and that the task can fill its template), that each run folder can be written (its lock is
+    taken: another process judging the same run is waited for), and the endpoint, when the cache cannot answer
+    every request. Judgments already in the cache cost nothing, and a new judgment never replaces a better one,
+    so this is also how to retry after a failure.
 
     Args:
         root: An lm-eval ``--output_path`` folder.
         tasks: Only these tasks.
         judge_model: Override the judge model.
         rubrics: Score with these rubrics only (each as its own metric); default: the tasks' own rubrics.
-        max_failed_fraction: Fail (non-zero exit) when more judgments than this could not be asked of the judge.
+        max_failed_fraction: Fail (non-zero exit) when the judge gave no score for more than this share of the
+            judgments: endpoint down, key rejected, or requests refused (HTTP 4xx).
         batch: Send what the cache cannot answer through the Batch API first (:mod:`transeval.judges.batch`),
             then judge from the cache only.
         wait: With ``batch``: poll until the batches end (else submit and return).
@@ -70,9 +117,9 @@ def judge_runs(root: Path, tasks: set[str] | None = None, judge_model: str | Non
     Raises:
         TransevalError: one line, for bad input or when the error budget is exceeded.
     """
-    from transeval.harness.judging.pipeline import judge_task
-    from transeval.harness.judging.store import merge_into_results
-    from transeval.judges.client import check_endpoint
+    from contextlib import ExitStack
+
+    from transeval.harness.judging.store import RunLock
     from transeval.judges.config import resolve_settings
     from transeval.judges.grade import MetricJob, check_rubrics, jobs_for
     from transeval.judges.rubric import load_rubric
@@ -98,8 +145,47 @@ def judge_runs(root: Path, tasks: set[str] | None = None, judge_model: str | Non
             jobs = jobs_for(spec)
         check_rubrics(w.convs, jobs)
         plans.append((w, jobs, resolve_settings(judge_model or spec.model)))
-    for base_url in {p[2].base_url for p in plans}:
-        check_endpoint(next(p[2] for p in plans if p[2].base_url == base_url))
+    locks = ExitStack()
+    with locks:
+        # One writer per run: taken before any call (a read-only folder fails here, before anything is paid).
+        for folder, date_id in sorted({(w.run.folder, w.run.date_id) for w, _, _ in plans}):
+            locks.enter_context(RunLock(folder, date_id))
+        return _judge_locked(plans, max_failed_fraction, batch, wait, poll_s)
+
+
+def _needs_calls(plans: list[Any]) -> set[Any]:
+    """The settings (endpoints) that some request of ``plans`` needs: those the cache cannot answer."""
+    from transeval.judges.cache import JudgeCache
+    from transeval.judges.grade import planned_requests
+
+    needed: set[Any] = set()
+    for w, jobs, settings in plans:
+        if settings in needed:
+            continue
+        keys = [r.key for r in planned_requests(w.convs, jobs, settings)]
+        if not keys:
+            continue
+        if not settings.cache_path.exists():
+            needed.add(settings)
+            continue
+        cache = JudgeCache(settings.cache_path)
+        try:
+            if any(cache.get(k) is None for k in keys):
+                needed.add(settings)
+        finally:
+            cache.close()
+    return needed
+
+
+def _judge_locked(plans: list[Any], max_failed_fraction: float, batch: bool, wait: bool, poll_s: float) -> int:
+    """The rest of :func:`judge_runs`, holding every run's lock."""
+    from transeval.harness.judging.pipeline import judge_task
+    from transeval.harness.judging.store import merge_into_results
+    from transeval.judges.client import check_endpoint
+
+    needed = _needs_calls(plans)  # an all-cached rerun needs no endpoint
+    for base_url in sorted({s.base_url or "" for s in needed}):
+        check_endpoint(next(s for s in needed if (s.base_url or "") == base_url))
     offline: dict[str, tuple[str, str]] | None = None
     if batch:
         from transeval.judges.batch import run_batch
@@ -119,20 +205,19 @@ def judge_runs(root: Path, tasks: set[str] | None = None, judge_model: str | Non
             print(f"transeval: batch {', '.join(pending)} still running; nothing judged yet: run the same "
                   "command again to collect the results (no batch is submitted twice)", file=sys.stderr)
             return -1
-    failed = total = 0
+    outcomes = []
     for w, jobs, settings in plans:
         outcome = judge_task(w.convs, jobs, settings, w.run.folder, w.run.date_id, offline=offline)
         merge_into_results(w.run.results_path, w.task, outcome.scores)
-        failed, total = failed + outcome.failed, total + outcome.total
+        outcomes.append(outcome)
         for metric, s in outcome.scores.items():
             mean = "n/a" if s.overall.mean is None else f"{s.overall.mean:.3g}"
-            print(f"{w.run.folder.name}/{w.task}: {metric} {mean} ({s.n_scored}/{s.n_total} scored) "
+            mixed = f"; mixed judges: {', '.join(s.endpoints)}" if len(s.endpoints) > 1 else ""
+            print(f"{w.run.folder.name}/{w.task}: {metric} {mean} ({s.n_scored}/{s.n_total} scored{mixed}) "
                   f"-> {w.run.judgments_path(w.task).name}")
-    if total and failed / total > max_failed_fraction:
-        raise JudgeConfigError(
-            f"the judge could not be asked for {failed} of {total} judgments (more than "
-            f"{max_failed_fraction:.0%}: endpoint down or key rejected); earlier judgments are kept, rerun "
-            "`transeval judge` when the endpoint works")
+    error = budget_error(outcomes, max_failed_fraction)
+    if error is not None:
+        raise error
     return len(plans)
 
 
@@ -159,6 +244,28 @@ def evaluate_checkpoint(checkpoint: Path, suite: str, output: Path, limit: int |
     return rc
 
 
+def _check_json_target(path: Path | None) -> None:
+    """``--json`` must go into an existing folder: checked before any judge call is paid."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise TransevalError("is a folder; give a file name such as report.json", file=path, field="--json")
+    if not path.parent.is_dir():
+        raise TransevalError("folder does not exist; create it first", file=path.parent, field="--json")
+    if not os.access(path.parent, os.W_OK):
+        raise TransevalError("folder is not writable", file=path.parent, field="--json")
+
+
+def _write_json(path: Path, data: Any) -> None:
+    """Write a report, as one line naming the file when the disk does not take it."""
+    from transeval.core.errors import io_error
+
+    try:
+        path.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+    except OSError as exc:
+        raise io_error(exc, path) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``transeval`` command."""
     parser = argparse.ArgumentParser(prog="transeval", description=__doc__)
@@ -171,9 +278,10 @@ def main(argv: list[str] | None = None) -> int:
                          help="score the saved answers with this rubric, as its own metric (repeatable)")
     p_judge.add_argument("--rubrics-dir", type=Path, help="a folder of your own rubric YAMLs "
                          "(also $TRANSEVAL_RUBRICS_DIR)")
-    p_judge.add_argument("--max-unscored-fraction", type=float, default=0.05,
-                         help="exit non-zero when more than this share of judgments could not be asked of the "
-                              "judge (endpoint down, key rejected); default 0.05")
+    p_judge.add_argument("--max-unscored-fraction", default="0.05",
+                         help="exit non-zero when the endpoint did not answer more than this share of the "
+                              "judgments (endpoint down, key rejected, requests refused with HTTP 4xx); "
+                              "default 0.05")
     p_judge.add_argument("--batch", action="store_true",
                          help="send the judge requests through the OpenAI Batch API (half price, up to 24 h), "
                               "then judge from the cache; rerun the same command to resume a batch")
@@ -235,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
                 os.environ["TRANSEVAL_RUBRICS_DIR"] = os.pathsep.join(
                     filter(None, [str(args.rubrics_dir), os.environ.get("TRANSEVAL_RUBRICS_DIR")]))
             n = judge_runs(args.runs, set(args.task) if args.task else None, args.judge_model,
-                           tuple(args.rubric), args.max_unscored_fraction, batch=args.batch,
+                           tuple(args.rubric), fraction(args.max_unscored_fraction), batch=args.batch,
                            wait=not args.no_wait, poll_s=args.poll_interval)
             if n < 0:
                 return BATCH_PENDING
@@ -247,25 +355,29 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "compare":
             from transeval.harness.judging.compare import compare_runs
 
+            _check_json_target(args.json)
             report = compare_runs(args.runs, args.model, args.baseline, set(args.task) if args.task else None,
                                   args.rubric, args.judge_model)
             if args.json:
-                args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+                _write_json(args.json, report)
             return 0
         if args.command == "agreement":
             from transeval.harness.judging.compare import agreement, print_agreement
 
+            _check_json_target(args.json)
             result = agreement(args.a, args.b, args.metric, args.leaderboard, args.column)
             print_agreement(result)
             if args.json:
-                args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
+                _write_json(args.json, result)
             return 0
         if args.command == "board":
             from transeval.dashboard.serve import run_board
 
             if args.export:
                 from transeval.dashboard.data_export import write_export
+                from transeval.harness.judging.store import check_exportable
 
+                check_exportable(args.runs)
                 metrics = args.metrics.split(",") if args.metrics else None
                 print(f"transeval: wrote {write_export(args.runs, args.export, metrics)}", file=sys.stderr)
                 return 0

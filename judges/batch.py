@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from transeval.core.errors import JudgeConfigError, TransevalError
+from transeval.core.errors import JudgeConfigError, TransevalError, io_error
 from transeval.judges.cache import CachedReply, JudgeCache
 from transeval.judges.client import (
     OPENAI_BASE_URL,
@@ -177,8 +177,12 @@ class BatchLedger:
     @contextlib.contextmanager
     def locked(self) -> Iterator[BatchLedger]:
         """Hold the ledger's lock, with its current entries loaded; save on a clean exit."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path.with_name("batches.json.lock"), "a") as lock:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            lock = open(self.path.with_name("batches.json.lock"), "a")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise io_error(exc, self.path.parent) from None
+        with lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 self._read()
@@ -197,8 +201,18 @@ class BatchLedger:
     def save(self) -> None:
         """Write the entries (atomically; call under :meth:`locked`)."""
         tmp = self.path.with_name(f"batches.json.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(self.entries, indent=1), encoding="utf-8")
-        tmp.replace(self.path)
+        try:
+            with tmp.open("w", encoding="utf-8") as fh:
+                fh.write(json.dumps(self.entries, indent=1))
+                fh.flush()
+                os.fsync(fh.fileno())  # a submitted batch is paid for: its id must survive a crash
+            tmp.replace(self.path)
+        except OSError as exc:
+            try:
+                tmp.unlink(missing_ok=True)
+            except OSError:
+                pass
+            raise io_error(exc, self.path) from None
 
     def open_batches(self, endpoint: str, model: str) -> list[dict[str, Any]]:
         """Batches of this endpoint and model whose results have not been collected yet."""

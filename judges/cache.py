@@ -93,6 +93,9 @@ class JudgeCache:
                 self._db.execute("ALTER TABLE replies ADD COLUMN served_model TEXT")
             self._db.execute("CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, pid INTEGER, host TEXT, "
                              "since REAL)")
+        except sqlite3.OperationalError as exc:  # full disk, read-only folder, no permission
+            raise TransevalError(f"cannot open the judge cache ({exc}); free some space or set TRANSEVAL_CACHE_DIR "
+                                 "to a writable folder (replies already stored are kept)", file=path) from None
         except sqlite3.DatabaseError as exc:
             raise TransevalError(f"not a usable judge cache ({exc}); move it away or set TRANSEVAL_CACHE_DIR",
                                  file=path) from None
@@ -104,9 +107,21 @@ class JudgeCache:
         ).fetchone()
         return None if row is None else CachedReply(row[0], int(row[1]), int(row[2]), row[3])
 
+    def _failed(self, exc: sqlite3.Error) -> TransevalError:
+        """A write the database refused (full disk, read-only, locked too long) as one line naming the file."""
+        return TransevalError(f"cannot write the judge cache ({exc}); free some space or set TRANSEVAL_CACHE_DIR "
+                              "to a writable folder (replies already stored are kept)", file=self.path)
+
     def put(self, key: str, model: str, reply: CachedReply) -> None:
-        """Store a reply (committed immediately, so a crash loses nothing already judged) and drop the claim."""
-        self._db.execute("BEGIN IMMEDIATE")  # the reply and the end of the claim in one transaction
+        """Store a reply (committed immediately, so a crash loses nothing already judged) and drop the claim.
+
+        Raises:
+            TransevalError: naming the cache file when the database cannot be written (e.g. a full disk).
+        """
+        try:
+            self._db.execute("BEGIN IMMEDIATE")  # the reply and the end of the claim in one transaction
+        except sqlite3.Error as exc:
+            raise self._failed(exc) from None
         try:
             self._db.execute(
                 "INSERT OR REPLACE INTO replies (key, model, reply, prompt_tokens, completion_tokens, created, "
@@ -116,9 +131,18 @@ class JudgeCache:
             )
             self.release(key)
             self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise self._failed(exc) from None
         except BaseException:
-            self._db.execute("ROLLBACK")
+            self._rollback()
             raise
+
+    def _rollback(self) -> None:
+        try:
+            self._db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # no transaction left to roll back (sqlite ends it itself on some errors)
 
     def claim(self, key: str) -> bool:
         """Take the right to call the endpoint for ``key``.
@@ -127,7 +151,10 @@ class JudgeCache:
         answered it since the caller's last :meth:`get`): the caller then reads the reply instead of calling.
         """
         now = time.time()
-        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise self._failed(exc) from None
         try:
             if self._db.execute("SELECT 1 FROM replies WHERE key = ?", (key,)).fetchone() is not None:
                 self._db.execute("COMMIT")
@@ -140,8 +167,11 @@ class JudgeCache:
             self._db.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?)", (key, os.getpid(), _HOST, now))
             self._db.execute("COMMIT")
             return True
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise self._failed(exc) from None
         except BaseException:
-            self._db.execute("ROLLBACK")
+            self._rollback()
             raise
 
     def claimed_elsewhere(self, key: str) -> bool:
@@ -152,7 +182,12 @@ class JudgeCache:
 
     def release(self, key: str) -> None:
         """Drop this process's claim on ``key`` (after a reply, or a failure another process may retry)."""
-        self._db.execute("DELETE FROM claims WHERE key = ? AND pid = ? AND host = ?", (key, os.getpid(), _HOST))
+        try:
+            self._db.execute("DELETE FROM claims WHERE key = ? AND pid = ? AND host = ?", (key, os.getpid(), _HOST))
+        except sqlite3.Error:
+            if self._db.in_transaction:
+                raise  # inside put(): reported there
+            # a claim left behind is ignored once this process ends (dead claims do not count)
 
     def close(self) -> None:
         """Close the database."""

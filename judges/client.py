@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from tqdm.auto import tqdm
 from transeval.core.errors import JudgeConfigError
 from transeval.judges.cache import CachedReply, JudgeCache
-from transeval.judges.config import HOW_TO, JudgeSettings
+from transeval.judges.config import HOW_TO, JudgeSettings, normalize_base_url
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
@@ -140,10 +140,16 @@ def reply_of(completion: dict[str, Any]) -> CachedReply | None:
 
 
 def public_url(url: str | None) -> str:
-    """An endpoint URL safe to print (credentials in the URL are dropped)."""
+    """An endpoint URL safe to print and to key the cache on: credentials dropped, spelling normalised.
+
+    ``http://host:80/v1/`` and ``http://host/v1`` are the same endpoint (:func:`normalize_base_url`).
+    """
     if not url:
         return "the OpenAI API"
-    return re.sub(r"//[^/@]*@", "//", url)
+    try:
+        return normalize_base_url(url, keep_credentials=False)
+    except JudgeConfigError:
+        return re.sub(r"//[^/@]*@", "//", url)
 
 
 class JudgeClient:

@@ -32,6 +32,59 @@ def _env_number(name: str, default: float, positive: bool = False) -> float:
     return value
 
 
+#: The endpoint a judge without ``OPENAI_BASE_URL`` talks to.
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+
+
+def normalize_base_url(url: str, *, keep_credentials: bool = True) -> str:
+    """A base URL in one spelling: scheme and host lower-case, default port and trailing slashes dropped.
+
+    ``http://Host:80/v1/`` and ``http://host/v1`` are one endpoint (one cache key, one judge). Without
+    ``keep_credentials`` a ``user:password@`` in the URL is dropped (for anything written or printed).
+
+    Raises:
+        JudgeConfigError: when ``url`` is not an http(s) URL with a host.
+    """
+    import urllib.parse
+
+    raw = url.strip()
+    try:
+        parts = urllib.parse.urlsplit(raw)
+        port = parts.port
+    except ValueError as exc:
+        raise JudgeConfigError(f"not a valid URL ({exc}): '{_safe(raw)}' (e.g. http://localhost:8000/v1)",
+                               field="$OPENAI_BASE_URL") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        raise JudgeConfigError(f"not an http(s) URL: '{_safe(raw)}' (e.g. http://localhost:8000/v1)",
+                               field="$OPENAI_BASE_URL")
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"  # IPv6
+    if port is not None and port != {"http": 80, "https": 443}[scheme]:
+        host = f"{host}:{port}"
+    if keep_credentials and parts.username is not None:
+        cred = parts.netloc.rpartition("@")[0]
+        host = f"{cred}@{host}"
+    path = parts.path.rstrip("/")
+    return urllib.parse.urlunsplit((scheme, host, path, parts.query, ""))
+
+
+def _safe(url: str) -> str:
+    """``url`` with any ``user:password@`` removed (for messages)."""
+    import re
+
+    return re.sub(r"//[^/@]*@", "//", url)
+
+
+def endpoint_of(settings: JudgeSettings) -> str:
+    """The judge's endpoint as recorded with each judgment: the normalised base URL, never its credentials."""
+    try:
+        return normalize_base_url(settings.base_url or OPENAI_BASE_URL, keep_credentials=False)
+    except JudgeConfigError:
+        return _safe(settings.base_url or OPENAI_BASE_URL)
+
+
 def default_cache_path() -> Path:
     """``$TRANSEVAL_CACHE_DIR/judge_cache.sqlite`` (default ``~/.cache/transeval``)."""
     from transeval.core.paths import cache_dir
@@ -86,7 +139,8 @@ def resolve_settings(model: str | None = None, *, require_key: bool = True) -> J
         raise JudgeConfigError(f"no judge configured (OPENAI_API_KEY is not set): {HOW_TO}")
     return JudgeSettings(
         model=model or os.environ.get("TRANSEVAL_JUDGE_MODEL") or DEFAULT_JUDGE_MODEL,
-        base_url=os.environ.get("OPENAI_BASE_URL") or None,
+        base_url=normalize_base_url(os.environ["OPENAI_BASE_URL"]) if os.environ.get("OPENAI_BASE_URL", "").strip()
+        else None,
         api_key=key,
         temperature=_env_number("TRANSEVAL_JUDGE_TEMPERATURE", 0.0),
         max_tokens=int(_env_number("TRANSEVAL_JUDGE_MAX_TOKENS", 2048)),

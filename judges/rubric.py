@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import string
@@ -278,7 +279,26 @@ def _scale(value: Any, path: Path, where: str) -> tuple[float, float | str]:
     if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], int | float)
             and isinstance(value[1], int | float | str)):
         raise TransevalError("scale must be [min, max] (max a number or a \"{field}\")", file=path, field=where)
-    return float(value[0]), value[1] if isinstance(value[1], str) else float(value[1])
+    lo, hi = value
+    if not isinstance(hi, str) and not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise TransevalError(f"scale must be [min, max] with min < max, got [{lo:g}, {hi:g}]", file=path,
+                             field=where)
+    return float(lo), hi if isinstance(hi, str) else float(hi)
+
+
+def _check_template(text: str, path: Path, where: str) -> None:
+    """Balanced braces and named placeholders only (``{question}``); literal braces are ``{{`` and ``}}``."""
+    try:
+        parsed = list(string.Formatter().parse(text))
+    except ValueError as exc:
+        raise TransevalError(f"{exc} (write {{{{ and }}}} for a literal brace)", file=path, field=where) from None
+    for _, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) or spec or conversion:
+            shown = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+            raise TransevalError(f"placeholder {shown} is not a plain field name like {{question}} (write {{{{ "
+                                 "and }} for a literal brace)", file=path, field=where)
 
 
 def read_named_yaml(path: Path, what: str, keys: set[str], required: set[str]) -> dict[str, Any]:
@@ -354,6 +374,8 @@ def load_rubric_file(path: Path) -> Rubric:
         if "scale" not in data:
             raise TransevalError("missing required key", file=path, field="scale")
         scale = _scale(data["scale"], path, "scale")
+    for key in ("system", "template"):
+        _check_template(str(data[key] or ""), path, key)
     default_pattern = {"pairwise": r"\[\[(A|B|C)\]\]", "aspects": r"(\d)(?!)"}.get(kind)
     pattern = data.get("score_pattern") or default_pattern
     if pattern is None:

@@ -48,7 +48,9 @@ from typing import Any
 TRANSPORT_FAULTS = ("429", "500", "503", "401", "reset", "timeout", "truncated", "garbage", "nonjson",
                     "empty_choices")
 REPLY_FAULTS = ("two_ratings", "out_of_range", "echo_answer", "quote_answer")
-FAULTS = ("ok", *TRANSPORT_FAULTS, *REPLY_FAULTS)
+#: Refusals of the request: ``400`` (the endpoint will not take it), ``post401`` (401 on POST while GET /models works).
+REFUSAL_FAULTS = ("400", "post401")
+FAULTS = ("ok", *TRANSPORT_FAULTS, *REPLY_FAULTS, *REFUSAL_FAULTS)
 
 
 def scripted_rating(prompt: str) -> int:
@@ -274,7 +276,8 @@ class ScriptedOpenAI:
             raise ValueError(f"unknown fault {fault!r}")
         messages = body.get("messages", [])
         error = {"429": (429, "rate limited"), "500": (500, "server error"), "503": (503, "overloaded"),
-                 "401": (401, "invalid api key")}
+                 "401": (401, "invalid api key"), "post401": (401, "invalid api key"),
+                 "400": (400, "this model does not accept this request")}
         if fault in error:
             status, message = error[fault]
             headers = {"Retry-After": self.retry_after} if fault == "429" else {}

@@ -186,3 +186,70 @@ def test_redirects_are_never_followed_and_the_key_never_travels(settings):
     finally:
         moved.shutdown()
         elsewhere.shutdown()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# A judge is model + endpoint (issue 18, item 7).
+
+
+def test_endpoint_is_normalised_and_never_holds_credentials():
+    from transeval.judges.config import endpoint_of, normalize_base_url
+
+    def ep(url: str) -> str:
+        return endpoint_of(JudgeSettings(model="gpt-4", base_url=url, api_key=SECRET))
+
+    assert ep("http://LocalHost:80/v1/") == ep("http://localhost/v1") == "http://localhost/v1"
+    assert ep("https://api.example.com:443/v1//") == "https://api.example.com/v1"
+    assert ep("http://localhost:8000/v1") == "http://localhost:8000/v1"
+    assert ep("http://user:s3cret@host:8000/v1/") == "http://host:8000/v1"
+    assert endpoint_of(JudgeSettings(model="gpt-4", base_url=None, api_key=SECRET)) == "https://api.openai.com/v1"
+    assert normalize_base_url("http://user:s3cret@host:8000/v1/") == "http://user:s3cret@host:8000/v1"
+    with pytest.raises(JudgeConfigError, match=r"field '\$OPENAI_BASE_URL': not an http\(s\) URL: 'not-a-url'"):
+        normalize_base_url("not-a-url")
+
+
+def test_every_judgment_records_its_endpoint_and_a_trailing_slash_is_not_a_new_judge(server, settings, tmp_path):
+    from transeval.harness.judging.pipeline import judge_task
+    from transeval.harness.judging.store import read_judgments
+
+    convs = [conv(str(i), [f"ตอบ {i}", f"ตอบสอง {i}"]) for i in range(3)]
+    first = judge_task(convs, jobs_for(SPEC), settings, tmp_path / "run", "d")
+    judged = [j for j in read_judgments(tmp_path / "run" / "judgments_thai_mtbench_d.jsonl") if j.metric == "score"]
+    assert len(judged) == 6 and {j.endpoint for j in judged} == {server.base_url}
+    assert first.scores["score"].endpoints == (server.base_url,)
+    slashed = replace(settings, base_url=server.base_url + "/")
+    again = judge_task(convs, jobs_for(SPEC), slashed, tmp_path / "run", "d")
+    assert server.judge_calls() == 6, "http://host/v1/ is http://host/v1: the cache answers, nothing is paid twice"
+    assert again.calls == 0 and again.scores["score"].endpoints == (server.base_url,)
+
+
+def test_two_endpoints_are_never_one_unlabelled_number(server, settings, tmp_path, capsys):
+    """Judge a run against endpoint A, then against B under the same model name: the mix is named."""
+    from transeval.harness.judging.pipeline import judge_task
+    from transeval.harness.judging.store import read_judgments, read_scores
+
+    other = ScriptedOpenAI().start()
+    try:
+        convs = [conv(str(i), [f"ตอบ {i}", f"ตอบสอง {i}"]) for i in range(3)]
+        judge_task(convs, jobs_for(SPEC), settings, tmp_path / "run", "d")
+        other.failures.extend(["400", "400"])  # B cannot rate two turns: those keep A's scores
+        b = replace(settings, base_url=other.base_url, concurrency=1)
+        capsys.readouterr()
+        out = judge_task(convs, jobs_for(SPEC), b, tmp_path / "run", "d")
+        err = capsys.readouterr().err
+    finally:
+        other.stop()
+    score = out.scores["score"]
+    assert score.n_scored == 6 and score.endpoints == tuple(sorted((server.base_url, other.base_url)))
+    judged = [j for j in read_judgments(tmp_path / "run" / "judgments_thai_mtbench_d.jsonl") if j.metric == "score"]
+    assert sorted(j.endpoint or "" for j in judged).count(server.base_url) == 2
+    assert f"mixed judges: {', '.join(score.endpoints)}" in err
+    saved = read_scores(tmp_path / "run" / "scores_thai_mtbench_d.json")["score"]
+    assert saved.endpoints == score.endpoints
+    from transeval.harness.judging.store import merge_into_results
+
+    results = tmp_path / "run" / "results_d.json"
+    results.write_text('{"results": {"thai_mtbench": {"alias": "thai_mtbench"}}}', encoding="utf-8")
+    merge_into_results(results, "thai_mtbench", out.scores)
+    entry = __import__("json").loads(results.read_text(encoding="utf-8"))["results"]["thai_mtbench"]
+    assert entry["judges"] == f"mixed judges: {', '.join(score.endpoints)}"

@@ -203,6 +203,64 @@ def _add_task_key(data: dict[str, Any], key: str, value: Any) -> None:
     data[key] = value
 
 
+def _all_400(ctx: Ctx) -> None:
+    ctx.env["fail_all"] = "400"
+
+
+def _post_401(ctx: Ctx) -> None:
+    ctx.env["fail_all"] = "post401"
+
+
+def _duplicate_id(ctx: Ctx) -> None:
+    for line in (1, 2):
+        ctx.edit_sample(line, lambda rec: rec["doc"].__setitem__("question_id", "81"))
+
+
+def _turns_string(ctx: Ctx) -> None:
+    ctx.edit_sample(2, lambda rec: rec.__setitem__("filtered_resps", [json.dumps({"turns": "one answer"})]))
+
+
+def _torn_judgments(ctx: Ctx) -> None:
+    ctx.judgments.write_bytes(b'{"task": "thai_mtbench", "sample_id": "1", "tu')
+
+
+def _torn_healed(ctx: Ctx) -> None:
+    from transeval.harness.judging.store import read_judgments
+
+    raw = ctx.judgments.read_bytes()
+    assert raw.endswith(b"\n") and b'"tu\n' not in raw and len(read_judgments(ctx.judgments)) >= 4
+    assert ctx.judgments.with_name(ctx.judgments.name + ".torn").read_bytes().startswith(b'{"task"')
+
+
+def _metadata_rubric(ctx: Ctx) -> None:
+    """`--metadata rubrics=fluency` naming a user rubric with `scale: [5, 1]`: refused before generation."""
+    from transeval.harness.lmeval.judged import load_docs
+
+    folder = ctx.rubric_dir("meta_rubrics", lambda d: _add_task_key(d, "scale", [5, 1]))
+    old = os.environ.get("TRANSEVAL_RUBRICS_DIR")
+    os.environ["TRANSEVAL_RUBRICS_DIR"] = str(folder)
+    try:
+        load_docs("thai_mtbench", {**META, "rubrics": "fluency"})
+    finally:
+        if old is None:
+            del os.environ["TRANSEVAL_RUBRICS_DIR"]
+        else:
+            os.environ["TRANSEVAL_RUBRICS_DIR"] = old
+
+
+def _export(name: str, files: dict[str, str]) -> Action:
+    """``transeval board --export`` of a folder holding ``files``: the check that runs before rendering."""
+    def call(ctx: Ctx) -> None:
+        from transeval.harness.judging.store import check_exportable
+
+        folder = ctx.tmp / name
+        folder.mkdir()
+        for rel, text in files.items():
+            ctx.file(f"{name}/{rel}", text)
+        check_exportable(folder)
+    return call
+
+
 CASES: list[Case] = [
     # -- saved runs (`transeval judge RUN`) --
     Case("samples-utf8", "samples file with a byte that is not UTF-8",
@@ -297,6 +355,30 @@ CASES: list[Case] = [
          "transeval: error: {tmp}/cache/judge_cache.sqlite: not a usable judge cache (file is not a database); "
          "move it away or set TRANSEVAL_CACHE_DIR", "move the file away",
          cli=lambda c: ([str(c.run)], _not_a_database(c))),
+    Case("budget-nan", "`--max-unscored-fraction` that is not a number between 0 and 1 (`nan`, `x`, `2`)",
+         "transeval: error: field '--max-unscored-fraction': must be a number between 0 and 1, got 'nan'",
+         "give a share such as 0.05", cli=judge("--max-unscored-fraction", "nan")),
+    Case("base-url-not-url", "`OPENAI_BASE_URL` that is not an http(s) URL",
+         "transeval: error: field '$OPENAI_BASE_URL': not an http(s) URL: 'not-a-url' (e.g. "
+         "http://localhost:8000/v1)", "give the server's base URL", cli=judge(OPENAI_BASE_URL="not-a-url")),
+    Case("judge-all-400", "the endpoint refuses every judge request (HTTP 400: wrong model, prompt too long)",
+         "transeval: error: the judge gave no score for 4 of 4 judgments (more than 5%; most often: judge HTTP "
+         "400: this model does not accept this request); earlier judgments are kept, fix the cause and rerun "
+         "`transeval judge`", "fix the judge model or endpoint (the reason is the endpoint's own)",
+         cli=then(_all_400, judge())),
+    Case("judge-post-401", "`GET /models` works but every judge call is refused (HTTP 401)",
+         "transeval: error: the judge could not be asked for 4 of 4 judgments (more than 5%: endpoint down or "
+         "key rejected); earlier judgments are kept, rerun `transeval judge` when the endpoint works",
+         "fix OPENAI_API_KEY (the key may lack access to the judge model)", cli=then(_post_401, judge())),
+    Case("samples-duplicate-id", "samples file with the same question id twice",
+         "transeval: error: {samples}:2 field 'doc.question_id': duplicate question id '81' (first on line 1)",
+         "keep one sample per question (rerun lm_eval into an empty folder)", cli=then(_duplicate_id, judge())),
+    Case("reply-turns-string", "a conversation reply whose `turns` is a string",
+         "transeval: error: {samples}:2 field 'filtered_resps': the conversation's 'turns' must be a list of turn "
+         "objects, got a string", "rerun generation for that run", cli=then(_turns_string, judge())),
+    Case("judgments-torn-last-line", "judgments file whose last line was cut (kill -9, full disk)",
+         "", "nothing: the next judging moves the torn line to judgments_*.jsonl.torn and judges that turn again",
+         cli=then(_torn_judgments, judge()), ok=_torn_healed),
     # -- rubric YAML (`--rubric NAME --rubrics-dir DIR`, or TRANSEVAL_RUBRICS_DIR) --
     Case("rubric-unknown", "unknown rubric name",
          "transeval: error: unknown judge prompt 'fluncy' (known: {rubrics})", "use a listed name",
@@ -328,6 +410,20 @@ CASES: list[Case] = [
     Case("rubric-bad-scale", "rubric `scale` that is not [min, max]",
          "transeval: error: {tmp}/my_rubrics/fluency.yaml field 'scale': scale must be [min, max] (max a number "
          "or a \"{{field}}\")", "write scale: [1, 10]", cli=rubric_cli(lambda d: _add_task_key(d, "scale", [1]))),
+    Case("rubric-scale-order", "rubric `scale` with min not below max (`[5, 1]`)",
+         "transeval: error: {tmp}/my_rubrics/fluency.yaml field 'scale': scale must be [min, max] with min < max, "
+         "got [5, 1]", "write scale: [1, 5]", cli=rubric_cli(lambda d: _add_task_key(d, "scale", [5, 1]))),
+    Case("rubric-scale-order-metadata", "the same rubric named in `lm_eval --metadata rubrics=...`",
+         "transeval: error: {tmp}/meta_rubrics/fluency.yaml field 'scale': scale must be [min, max] with min < "
+         "max, got [5, 1]", "write scale: [1, 5] (checked before generation)", call=_metadata_rubric),
+    Case("rubric-unbalanced-brace", "rubric template with an unbalanced `{`",
+         "transeval: error: {tmp}/my_rubrics/fluency.yaml field 'template': expected '}}' before end of string "
+         "(write {{{{ and }}}} for a literal brace)", "close the brace, or double it for a literal one",
+         cli=rubric_cli(lambda d: _add_task_key(d, "template", d["template"] + "\n{oops"))),
+    Case("rubric-bad-placeholder", "rubric template placeholder that is not a field name (`{0}`, `{a.b}`)",
+         "transeval: error: {tmp}/my_rubrics/fluency.yaml field 'template': placeholder {{0}} is not a plain "
+         "field name like {{question}} (write {{{{ and }}}} for a literal brace)", "name a field, e.g. {{answer}}",
+         cli=rubric_cli(lambda d: _add_task_key(d, "template", d["template"] + "\n{0}"))),
     # -- questions JSONL (`--metadata '{"data_file": ...}'`, checked before generation) --
     Case("questions-duplicate-id", "questions JSONL: duplicate id",
          "transeval: error: {tmp}/q.jsonl:2 field 'question_id': duplicate id '1' (first on line 1)",
@@ -368,6 +464,20 @@ CASES: list[Case] = [
          "use plain or tcot",
          call=lambda c: __import__("transeval.harness.lmeval.judged", fromlist=["x"]).load_docs(
              "thai_mtbench", {**META, "output_format": "tcott"})),
+    # -- static leaderboard (`transeval board RUNS --export board.md`) --
+    Case("export-empty", "`board --export` of a folder with no runs",
+         "transeval: error: {tmp}/empty-runs: nothing to export: no lm-eval run with a number in this folder",
+         "point it at lm_eval's --output_path", call=_export("empty-runs", {})),
+    Case("export-truncated-results", "`board --export` of a folder whose only results file is cut short",
+         "transeval: error: {tmp}/cut-runs: nothing to export: no lm-eval run with a number in this folder "
+         "({tmp}/cut-runs/m/results_x.json:1: not valid JSON (Expecting ':' delimiter))",
+         "restore lm-eval's results file", call=_export("cut-runs", {"m/results_x.json": '{"results": {"t"'})),
+    Case("export-garbage-scores", "`board --export` of a run whose only numbers are in a garbage scores file",
+         "transeval: error: {tmp}/bad-runs: nothing to export: no lm-eval run with a number in this folder "
+         "({tmp}/bad-runs/m/scores_t_x.json: not a scores file (KeyError: 'overall'))",
+         "delete the scores file and rerun `transeval judge`",
+         call=_export("bad-runs", {"m/results_x.json": '{"results": {"t": {"alias": "t"}}}',
+                                   "m/scores_t_x.json": '{"judge_model": "gpt-4"}'})),
     # -- reference labels (judge agreement) --
     Case("labels-bad-score", "labels file: a score that is not a number",
          "transeval: error: {tmp}/labels.csv:3 field 'score': score must be a number, got 'seven'",

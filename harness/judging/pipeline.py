@@ -7,6 +7,7 @@ conversations in, :class:`TaskJudging` out.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -24,6 +25,7 @@ from transeval.harness.judging.checks import (
 )
 from transeval.harness.judging.store import (
     JudgmentLog,
+    RunLock,
     finalize_judgments,
     judgments_path,
     merge_judgments,
@@ -31,8 +33,11 @@ from transeval.harness.judging.store import (
 )
 from transeval.harness.lmeval.judged import conversation_from_sample, is_judged_doc
 from transeval.harness.stats.estimates import summarize
-from transeval.judges.config import JudgeSettings
+from transeval.judges.config import JudgeSettings, endpoint_of
 from transeval.judges.grade import MetricJob, judge
+
+#: The reason of a judgment whose request the endpoint refused (HTTP 4xx; any order of a pairwise one).
+_REFUSED = re.compile(r"\bjudge HTTP 4\d\d\b")
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,10 @@ class TaskJudging:
         failed: Judgments of this round that the judge could not be asked for (transport/auth errors).
         total: Judgments made this round.
         kept: Judgments of this round that did not replace a better earlier one.
+        unscored: Judgments of this round the endpoint did not answer: transport and key failures, and requests it
+            refused (HTTP 4xx). A reply without a valid rating is the judge's verdict on that turn and does not
+            count, nor does a turn unscored without a call (an empty answer).
+        unscored_reasons: The reason of each of those.
     """
 
     task: str
@@ -56,6 +65,8 @@ class TaskJudging:
     failed: int
     total: int
     kept: int
+    unscored: int = 0
+    unscored_reasons: tuple[str, ...] = ()
 
 
 def conversations_from_samples(samples: Sequence[dict[str, Any]], path: Path | None = None) -> list[Conversation]:
@@ -65,12 +76,19 @@ def conversations_from_samples(samples: Sequence[dict[str, Any]], path: Path | N
         TransevalError: naming the file, line and field of a malformed record.
     """
     convs = []
+    seen: dict[str, int] = {}
     for i, rec in enumerate(samples, 1):
         line = int(rec.get("_line", i)) if isinstance(rec, dict) else i
         doc = rec.get("doc") if isinstance(rec, dict) else None
         if not is_judged_doc(doc):
             raise TransevalError("not a judged-task sample (no doc with judge, turns, question_id)", file=path,
                                  line=line, field="doc")
+        assert isinstance(doc, dict)
+        qid = str(doc["question_id"])
+        if qid in seen:  # two conversations of one question would be merged turn by turn into one
+            raise TransevalError(f"duplicate question id '{qid}' (first on line {seen[qid]})", file=path,
+                                 line=line, field="doc.question_id")
+        seen[qid] = line
         resps = rec.get("filtered_resps") or []
         if not resps or not isinstance(resps[0], str):
             raise TransevalError("no model response in sample", file=path, line=line, field="filtered_resps")
@@ -141,6 +159,9 @@ def score_metrics(task: str, judge_model: str, judgments: Sequence[Judgment], co
         models = sorted({j.judge_model for j in mine})
         out[metric] = summarize(task, ", ".join(models) or judge_model, mine, categories, calls if metric == "score"
                                 else 0, metric=metric, mode=mode, aspect_names=aspects, scale=scale)
+        endpoints = tuple(sorted({j.endpoint for j in mine if j.endpoint and j.score is not None}))
+        if endpoints:
+            out[metric] = replace(out[metric], endpoints=endpoints)
         if mode == "pairwise":
             out[metric] = _with_lc(out[metric], mine, convs)
         out[metric] = replace(out[metric], n_empty=count_empty(mine, convs))
@@ -212,36 +233,47 @@ def judge_task(convs: Sequence[Conversation], jobs: Sequence[MetricJob], setting
         raise TransevalError("nothing to judge")
     task = convs[0].question.task
     spec = convs[0].question.judge
+    endpoint = endpoint_of(settings)
+
+    def mark(j: Judgment) -> Judgment:
+        return replace(j, endpoint=endpoint) if j.cache_key is not None and j.endpoint is None else j
+
     if folder is not None and date_id is not None:
         path = judgments_path(folder, task, date_id)
-        with JudgmentLog(path) as log:
-            outcome = judge(convs, jobs, settings, on_judgment=log.append, offline=offline)
-            for j in local_judgments(convs, spec):
-                log.append(j)
-        merged = finalize_judgments(path)
-        derived = derived_judgments(merged, spec)
-        if derived:
+        with RunLock(folder, date_id):  # one writer per run: another process on it waits, then merges
             with JudgmentLog(path) as log:
-                for j in derived:
+                outcome = judge(convs, jobs, settings, on_judgment=lambda j: log.append(mark(j)), offline=offline)
+                for j in local_judgments(convs, spec):
                     log.append(j)
             merged = finalize_judgments(path)
+            derived = derived_judgments(merged, spec)
+            if derived:
+                with JudgmentLog(path) as log:
+                    for j in derived:
+                        log.append(j)
+                merged = finalize_judgments(path)
+            scores = score_metrics(task, settings.model, merged, convs, outcome.calls)
+            write_scores(folder, task, date_id, scores)
     else:
         outcome = judge(convs, jobs, settings, offline=offline)
+        outcome = replace(outcome, judgments=[mark(j) for j in outcome.judgments])
         merged = merge_judgments([*outcome.judgments, *local_judgments(convs, spec)])
         merged = merge_judgments([*merged, *derived_judgments(merged, spec)])
-    scores = score_metrics(task, settings.model, merged, convs, outcome.calls)
-    if folder is not None and date_id is not None:
-        write_scores(folder, task, date_id, scores)
+        scores = score_metrics(task, settings.model, merged, convs, outcome.calls)
     kept_keys = {j.key: j for j in merged}
     kept = sum(1 for j in outcome.judgments if kept_keys.get(j.key) is not j and kept_keys.get(j.key) != j)
     failed = sum(j.error_kind in ("transport", "auth") for j in outcome.judgments)
+    unscored = [j.reason or "no score" for j in outcome.judgments if j.score is None and j.cache_key is not None
+                and (j.error_kind in ("transport", "auth") or _REFUSED.search(j.reason or ""))]
     for metric, s in scores.items():
         mean = "n/a" if s.overall.mean is None else f"{s.overall.mean:.3g}"
         mixed = ", " in s.judge_model or len(s.endpoints) > 1
+        endpoints = f"; mixed judges: {', '.join(s.endpoints)}" if len(s.endpoints) > 1 else ""
         print(f"transeval: {task}: {metric} {mean} ({s.n_scored}/{s.n_total} scored; judge {s.judge_model}"
               f"{'; served ' + ', '.join(s.served_models) if s.served_models else ''}"
               f"{f'; {s.n_empty} empty answers judged' if s.n_empty else ''}"
               f"{f'; swap inconsistency {s.swap_inconsistency:.1%}' if s.swap_inconsistency is not None else ''}"
+              f"{endpoints}"
               f"{'; WARNING: one number from several judges' if mixed else ''})",
               file=sys.stderr)
     cached = sum(j.cached for j in outcome.judgments)
@@ -254,4 +286,5 @@ def judge_task(convs: Sequence[Conversation], jobs: Sequence[MetricJob], setting
         print(f"transeval: warning: {task}: the judge could not be asked for {failed} judgments"
               f"{f' ({kept} earlier judgments kept)' if kept else ''}; rerun `transeval judge` to retry them "
               "(judged turns are cached)", file=sys.stderr)
-    return TaskJudging(task, scores, merged, outcome.calls, failed, len(outcome.judgments), kept)
+    return TaskJudging(task, scores, merged, outcome.calls, failed, len(outcome.judgments), kept, len(unscored),
+                       tuple(unscored))

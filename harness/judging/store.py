@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from transeval.core.errors import TransevalError
+from transeval.core.errors import TransevalError, io_error
 from transeval.core.records import SCORES_VERSION, Judgment, TaskScores, better
 
 
@@ -109,6 +110,36 @@ def scan_runs(root: Path) -> tuple[list[Run], list[RunProblem]]:
     return sorted(runs, key=lambda r: r.date_id, reverse=True), problems
 
 
+def check_exportable(root: Path) -> None:
+    """Refuse, in one line, a folder with nothing a leaderboard could show (before ``board --export`` renders).
+
+    Something to show is a readable lm-eval run with at least one number: a metric in its results file or a
+    readable scores file of one of its tasks.
+
+    Raises:
+        TransevalError: naming the folder, and the first unreadable results or scores file when there is one.
+    """
+    if not root.is_dir():
+        raise TransevalError("no such folder", file=root)
+    runs, problems = scan_runs(root)
+    first: TransevalError | None = problems[0].error if problems else None
+    for run in runs:
+        for task in run.tasks:
+            entry = run.results.get("results", {}).get(task)
+            if isinstance(entry, dict) and any("," in str(k) and isinstance(v, int | float) and not
+                                               isinstance(v, bool) for k, v in entry.items()):
+                return
+            path = run.scores_path(task)
+            if path.exists():
+                try:
+                    read_scores(path)
+                    return
+                except TransevalError as exc:
+                    first = first or exc
+    why = f" ({' '.join(str(first).split())})" if first is not None else ""
+    raise TransevalError(f"nothing to export: no lm-eval run with a number in this folder{why}", file=root)
+
+
 def find_runs(root: Path) -> list[Run]:
     """Every lm-eval run under ``root`` (newest first); other ``results_*.json`` files are skipped.
 
@@ -124,34 +155,194 @@ def find_runs(root: Path) -> list[Run]:
     return runs
 
 
+class RunLock:
+    """One writer per run: an exclusive lock on ``.transeval-<date>.lock`` in the run folder.
+
+    Everything that writes a run's judgments, scores or results file does so holding this lock, so two
+    ``transeval judge`` (or ``lm_eval``) processes on one run never interleave: the second one says in one line
+    that the run is busy and waits for the first to finish, then merges its own judgments with the first's.
+    The lock is the operating system's (``flock``): a killed holder releases it at once. Within one process it is
+    re-entrant (``transeval judge`` holds it around :func:`~transeval.harness.judging.pipeline.judge_task`, which
+    takes it too).
+    """
+
+    _held: dict[Path, int] = {}  # lock file -> nesting depth, in this process
+
+    def __init__(self, folder: Path, date_id: str) -> None:
+        self.folder = folder
+        self.path = folder / f".transeval-{date_id}.lock"
+        self.date_id = date_id
+        self._fd: int | None = None
+        self._nested = False
+
+    def __enter__(self) -> RunLock:
+        key = self.path.absolute()
+        if RunLock._held.get(key):
+            RunLock._held[key] += 1
+            self._nested = True
+            return self
+        self._acquire()
+        RunLock._held[key] = 1
+        return self
+
+    def _acquire(self) -> None:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise io_error(exc, self.folder, "cannot write in the run folder") from None
+        try:
+            import fcntl
+        except ImportError:  # no flock (Windows): one writer per run is the user's to ensure
+            self._fd = fd
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            try:
+                holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+            except OSError:
+                holder = ""
+            print(f"transeval: {self.folder}: run {self.date_id} is being judged by another process"
+                  f"{f' (pid {holder})' if holder.isdigit() else ''}; waiting for it to finish", file=sys.stderr,
+                  flush=True)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except BaseException:
+                os.close(fd)
+                raise
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError:
+            pass  # the pid is only for the message of a process that waits
+        self._fd = fd
+
+    def __exit__(self, *exc: object) -> None:
+        key = self.path.absolute()
+        RunLock._held[key] = RunLock._held.get(key, 1) - 1
+        if RunLock._held[key] <= 0:
+            del RunLock._held[key]
+        if self._fd is not None and not self._nested:
+            os.close(self._fd)  # releases the flock
+            self._fd = None
+
+
+def _write_all(fd: int, data: bytes, path: Path) -> None:
+    """Write every byte of ``data`` (a short write is continued, a failed one raised as one line)."""
+    view = memoryview(data)
+    while view:
+        try:
+            n = os.write(fd, view)
+        except OSError as exc:
+            raise io_error(exc, path) from None
+        if n <= 0:
+            raise TransevalError("cannot write (the file system accepted no bytes)", file=path)
+        view = view[n:]
+
+
+def heal_torn_tail(path: Path) -> int:
+    """Cut a torn last line (a writer killed mid-line, or a full disk) off ``path``; keep it in ``<path>.torn``.
+
+    A last line without its newline that is a whole JSON object only gets its newline back. Call this only
+    while holding the run's :class:`RunLock`.
+
+    Returns:
+        The number of bytes moved aside (0 when the file was whole).
+
+    Raises:
+        TransevalError: one line naming the file when it cannot be read or written.
+    """
+    try:
+        if not path.exists() or path.stat().st_size == 0:
+            return 0
+        with path.open("rb") as fh:
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) == b"\n":
+                return 0
+            data = path.read_bytes()
+    except OSError as exc:
+        raise io_error(exc, path, "cannot read") from None
+    cut = data.rfind(b"\n") + 1
+    tail = data[cut:]
+    try:
+        whole = isinstance(json.loads(tail.decode("utf-8")), dict)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        whole = False
+    try:
+        if whole:
+            with path.open("ab") as fh:
+                fh.write(b"\n")
+            return 0
+        torn = path.with_name(path.name + ".torn")
+        with torn.open("ab") as fh:
+            fh.write(tail + b"\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.truncate(path, cut)
+    except OSError as exc:
+        raise io_error(exc, path) from None
+    print(f"transeval: warning: {path}: removed a torn last line ({len(tail)} bytes, left by an interrupted "
+          f"write; its turn is judged again) and kept it in {torn.name}", file=sys.stderr)
+    return len(tail)
+
+
 class JudgmentLog:
     """The judgments file of one task of one run, written as judgments arrive (append-only JSONL).
 
-    Every line is flushed at once, so a crash or kill -9 loses at most the line being written; earlier lines
-    of the same file (an earlier judging of the run) stay, and :func:`finalize_judgments` keeps the best
-    judgment per (sample, turn, metric).
+    Open it only while holding the run's :class:`RunLock`. Opening heals a torn last line left by a killed
+    writer (:func:`heal_torn_tail`). Every line goes to the OS in one checked write, so a crash or kill -9
+    loses at most the line being written; a write that fails part-way (full disk) is cut back to the last whole
+    line and raised as one line naming the file. Earlier lines of the same file (an earlier judging of the
+    run) stay, and :func:`finalize_judgments` keeps the best judgment per (sample, turn, metric).
     """
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise io_error(exc, path.parent) from None
         self.path = path
-        if path.exists() and path.stat().st_size and not path.read_bytes().endswith(b"\n"):
-            with path.open("ab") as fh:  # a torn last line from a killed run: start a fresh line
-                fh.write(b"\n")
-        self._fh = path.open("a", encoding="utf-8")
+        heal_torn_tail(path)
+        try:
+            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise io_error(exc, path) from None
         self.written = 0
 
     def append(self, judgment: Judgment) -> None:
-        """Write one judgment and flush it to the OS."""
-        self._fh.write(json.dumps(judgment.to_dict(), ensure_ascii=False) + "\n")
-        self._fh.flush()
+        """Write one judgment (one line, straight to the OS).
+
+        Raises:
+            TransevalError: naming the file when the line cannot be written; the file keeps only whole lines.
+        """
+        data = (json.dumps(judgment.to_dict(), ensure_ascii=False) + "\n").encode("utf-8", "replace")
+        size = os.fstat(self._fd).st_size
+        try:
+            _write_all(self._fd, data, self.path)
+        except TransevalError:
+            try:
+                os.ftruncate(self._fd, size)  # no half line left behind
+            except OSError:
+                pass
+            raise
         self.written += 1
 
     def close(self) -> None:
-        """Flush to disk and close."""
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
-        self._fh.close()
+        """Flush to disk and close.
+
+        Raises:
+            TransevalError: naming the file when the disk does not take it.
+        """
+        if self._fd < 0:
+            return
+        fd, self._fd = self._fd, -1
+        try:
+            os.fsync(fd)
+        except OSError as exc:
+            raise io_error(exc, self.path) from None
+        finally:
+            os.close(fd)
 
     def __enter__(self) -> JudgmentLog:
         return self
@@ -173,9 +364,35 @@ def merge_judgments(judgments: Iterable[Judgment]) -> list[Judgment]:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    """Replace ``path`` with ``text`` all at once, on disk before this returns; never a half-written file.
+
+    Raises:
+        TransevalError: one line naming the file (full disk, read-only file system, no permission); the old
+            file is then untouched and no temporary file is left.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("wb") as fh:
+            fh.write(text.encode("utf-8", "replace"))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        raise io_error(exc, path) from None
+    try:
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)  # the rename itself survives a crash
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
 
 
 def _natural(sample_id: str) -> tuple[int, int | str]:
@@ -192,7 +409,10 @@ def finalize_judgments(path: Path) -> list[Judgment]:
 
 def write_scores(folder: Path, task: str, date_id: str, scores: Mapping[str, TaskScores]) -> Path:
     """Write ``scores_<task>_<date>.json`` (version 2: one aggregate per metric), atomically."""
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise io_error(exc, folder) from None
     path = scores_path(folder, task, date_id)
     payload = {"version": SCORES_VERSION, "task": task, "metrics": {m: s.to_dict() for m, s in scores.items()}}
     _atomic_write(path, json.dumps(payload, indent=2, ensure_ascii=False))
@@ -208,6 +428,16 @@ def headline_entry(scores: Mapping[str, TaskScores]) -> dict[str, Any]:
     return entry
 
 
+def mark_mixed_judges(entry: dict[str, Any], scores: Mapping[str, TaskScores]) -> None:
+    """Say in a results entry which numbers mix judge endpoints (``judges`` / ``<metric>_judges``), or none."""
+    for s in scores.values():
+        key = "judges" if s.metric == "score" else f"{s.metric}_judges"
+        if len(s.endpoints) > 1:
+            entry[key] = "mixed judges: " + ", ".join(s.endpoints)
+        else:
+            entry.pop(key, None)
+
+
 def merge_into_results(results_path: Path, task: str, scores: Mapping[str, TaskScores]) -> None:
     """Put the headline numbers into lm-eval's results JSON (after a deferred ``transeval judge``)."""
     data = _read_json(results_path)
@@ -216,6 +446,7 @@ def merge_into_results(results_path: Path, task: str, scores: Mapping[str, TaskS
     if "score,none" not in filled and entry.get("score,none") is None:
         entry.pop("score,none", None)
     entry.update(filled)
+    mark_mixed_judges(entry, scores)
     _atomic_write(results_path, json.dumps(data, indent=2, ensure_ascii=False))
 
 
@@ -260,5 +491,5 @@ def read_scores(path: Path) -> dict[str, TaskScores]:
         if isinstance(d, dict) and d.get("version") == SCORES_VERSION:
             return {m: TaskScores.from_dict(v) for m, v in d["metrics"].items()}
         return {"score": TaskScores.from_dict(d)}
-    except (TypeError, KeyError, AttributeError) as exc:
-        raise TransevalError(f"not a scores file ({exc})", file=path) from None
+    except (TypeError, KeyError, AttributeError, ValueError) as exc:
+        raise TransevalError(f"not a scores file ({type(exc).__name__}: {exc})", file=path) from None

@@ -359,11 +359,24 @@ def conversation_from_sample(doc: Mapping[str, Any], reply: str) -> Conversation
     """A :class:`Conversation` from a document and the model's reply for it."""
     question = question_from_doc(doc)
     try:
-        turns = decode_outputs(reply)
-    except (ValueError, KeyError, TypeError):
+        data = json.loads(reply)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or "turns" not in data:
         # Not produced by the multi-turn runner (e.g. the hook was disabled): keep it, judge nothing.
         turns = tuple(TurnOutput("", reply, None, "no conversation output (was the transeval hook disabled?)")
                       for _ in question.turns)
+        return Conversation(question, turns)
+    raw = data["turns"]
+    if not isinstance(raw, list) or not all(isinstance(t, dict) for t in raw):
+        got = type(raw).__name__.replace("str", "a string").replace("NoneType", "null")
+        raise TransevalError(f"the conversation's 'turns' must be a list of turn objects, got {got}",
+                             field="filtered_resps")
+    try:
+        turns = decode_outputs(reply)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise TransevalError(f"the conversation's 'turns' are not the multi-turn runner's ({exc})",
+                             field="filtered_resps") from None
     return Conversation(question, turns)
 
 

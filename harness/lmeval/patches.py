@@ -137,6 +137,7 @@ def preflight(tasks: list[Any], judging: bool) -> None:
     from transeval.judges.config import resolve_settings
     from transeval.judges.grade import check_rubrics, jobs_for
 
+    max_unscored_fraction()  # a malformed budget fails before generation, not after
     checked: set[str | None] = set()
     for task in tasks:
         spec = task.judge_spec
@@ -147,6 +148,44 @@ def preflight(tasks: list[Any], judging: bool) -> None:
             if settings.base_url not in checked:
                 check_endpoint(settings)
                 checked.add(settings.base_url)
+
+
+#: Environment variable: the share of judgments the judge may leave unscored before ``lm_eval`` exits non-zero.
+BUDGET_ENV = "TRANSEVAL_MAX_UNSCORED_FRACTION"
+#: One-line errors of this process's judging (over the budget): ``lm_eval`` exits 1 after saving everything.
+_FAILURES: list[str] = []
+
+
+def max_unscored_fraction() -> float:
+    """``$TRANSEVAL_MAX_UNSCORED_FRACTION`` (default 0.05), as ``transeval judge --max-unscored-fraction``.
+
+    Raises:
+        TransevalError: for a value that is not a number between 0 and 1.
+    """
+    from transeval.harness.cli import fraction
+
+    raw = os.environ.get(BUDGET_ENV, "").strip()
+    return fraction(raw, f"${BUDGET_ENV}") if raw else 0.05
+
+
+def patch_cli_run(module: ModuleType) -> None:
+    """``lm_eval run`` exits 1 when judging went over the error budget (after lm-eval saved and printed all)."""
+    cls = module.Run
+    orig = cls.__dict__["_execute"].__func__
+    if getattr(orig, "__transeval__", False):
+        return
+
+    @functools.wraps(orig)
+    def _execute(args: Any) -> None:
+        _FAILURES.clear()
+        orig(args)
+        if _FAILURES:
+            for line in _FAILURES:
+                print(line, file=sys.stderr)
+            raise SystemExit(1)
+
+    _execute.__transeval__ = True  # type: ignore[attr-defined]
+    cls._execute = staticmethod(_execute)
 
 
 def _judged_tasks(task_dict: Any) -> list[Any]:
@@ -269,37 +308,160 @@ def save_answers(results: dict[str, Any], tasks: list[str], tracker: Any) -> tup
             tracker.save_results_samples(task_name=t, samples=samples[t])
             tracker._transeval_saved.add(t)
     folder = _run_folder(tracker)
+    if folder is not None:
+        _check_saved(folder, tracker.date_id, {t: len(samples[t]) for t in tasks if t in samples},
+                     _results_file(tracker, tracker.date_id))
     print(f"transeval: answers saved to {folder} before judging", file=sys.stderr)
     return (folder, tracker.date_id) if folder is not None else None
 
 
+def _whole_jsonl(path: Path, expected: int) -> bool:
+    """Whether ``path`` holds exactly ``expected`` whole JSON lines (lm-eval hides its write errors)."""
+    import json
+
+    try:
+        with path.open("rb") as fh:
+            lines = [line for line in fh if line.strip()]
+        return len(lines) == expected and all(line.endswith(b"\n") and json.loads(line) for line in lines)
+    except (OSError, ValueError):
+        return False
+
+
+def _check_saved(folder: Path, date_id: str, counts: dict[str, int], results_file: Path) -> None:
+    """The answers lm-eval was asked to save are on disk, whole and synced; else one line and nothing half-written.
+
+    lm-eval catches its own write errors ("Could not save sample results") and goes on; a run whose answers are
+    not on disk must not be judged (the numbers could never be traced back) nor announced as saved.
+
+    Raises:
+        TransevalError: naming the first file that is missing or cut short, and why (full disk, read-only, ...).
+    """
+    import json
+
+    from transeval.core.errors import TransevalError, io_error
+
+    bad: Path | None = None
+    try:
+        json.loads(results_file.read_bytes())
+    except (OSError, ValueError):
+        bad = results_file
+    samples_files = [folder / f"samples_{task}_{date_id}.jsonl" for task in counts]
+    for path, n in zip(samples_files, counts.values(), strict=True):
+        if bad is None and not _whole_jsonl(path, n):
+            bad = path
+    if bad is None:
+        for path in (*samples_files, results_file):
+            try:
+                with path.open("rb") as fh:
+                    os.fsync(fh.fileno())  # on disk before they are announced as saved
+            except OSError as exc:
+                raise io_error(exc, path, "cannot save the answers") from None
+        return
+    cause: OSError | None = None
+    probe = folder / f".transeval-probe-{os.getpid()}"
+    try:  # why lm-eval could not write (it logs only "Could not save ...")
+        with probe.open("wb") as fh:
+            fh.write(b"\0" * (1 << 16))
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        cause = exc
+    finally:
+        try:
+            probe.unlink(missing_ok=True)
+        except OSError:
+            pass
+    for path in (*samples_files, results_file):  # nothing half-written stays behind
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass
+    if cause is not None:
+        raise TransevalError(f"lm-eval could not save the answers ({cause.strerror or cause}); nothing was judged and "
+                             "the cut file was removed: free some space (or make the folder writable) and rerun "
+                             "lm_eval", file=bad)
+    raise TransevalError("lm-eval could not save the answers (it logged \"Could not save sample results\"); nothing "
+                         "was judged and the cut file was removed: check free space and permissions, then rerun "
+                         "lm_eval", file=bad)
+
+
 def judge_results(results: dict[str, Any], tasks: list[str], tracker: Any) -> None:
     """Save the answers, judge every judged task, and put each task's numbers into ``results``."""
+    from transeval.core.errors import one_line
     from transeval.core.records import LOWER_IS_BETTER
+    from transeval.harness.cli import budget_error
     from transeval.harness.judging.pipeline import conversations_from_samples, judge_task
-    from transeval.harness.judging.store import headline_entry
+    from transeval.harness.judging.store import headline_entry, mark_mixed_judges
     from transeval.judges.config import resolve_settings
     from transeval.judges.grade import jobs_for
 
+    budget = max_unscored_fraction()
     saved = save_answers(results, tasks, tracker)
     folder, date_id = saved if saved else (None, None)
+    outcomes = []
     for task in tasks:
         samples = (results.get("samples") or {}).get(task) or []
         if not samples:
             continue
         convs = conversations_from_samples(samples)
         spec = convs[0].question.judge
+        # judge_task holds the run's lock while it writes (a `transeval judge` of the same run waits)
         outcome = judge_task(convs, jobs_for(spec), resolve_settings(spec.model), folder, date_id)
+        outcomes.append(outcome)
         entry = results.setdefault("results", {}).setdefault(task, {"alias": task})
         filled = headline_entry(outcome.scores)
         if "score,none" not in filled:  # the template's placeholder, for tasks whose own metric has another name
             entry.pop("score,none", None)
         entry.update(filled)
+        mark_mixed_judges(entry, outcome.scores)
         entry.pop("score_stderr,none", None)
         entry["language"] = convs[0].question.language
         hib = results.setdefault("higher_is_better", {}).setdefault(task, {})
         for name in headline_entry(outcome.scores):
             hib.setdefault(name.split(",")[0], name.split(",")[0] not in LOWER_IS_BETTER)
+    error = budget_error(outcomes, budget)
+    if error is not None:  # `lm_eval` says it and exits 1 once lm-eval has saved and printed the results
+        _FAILURES.append(one_line(error))
+
+
+def _keep_final_results(tracker: Any, new: Path, first: str) -> None:
+    """lm-eval's final results become the run's results file, with every judged metric of the run in it.
+
+    Under the run's lock: a ``transeval judge`` of the same run that finished meanwhile (another rubric) put its
+    numbers into the provisional file, and lm-eval's in-memory results do not have them: the scores files,
+    which every judging writes under the lock, are merged back in.
+
+    Raises:
+        OSError, ValueError: lm-eval's file is missing or cut (it hides its own write errors).
+    """
+    import json
+
+    from transeval.harness.judging.store import RunLock, merge_into_results, read_scores, scores_path
+
+    json.loads(new.read_bytes())
+    folder = new.parent
+    kept = _results_file(tracker, first)
+    with RunLock(folder, first):
+        os.replace(new, kept)
+        for task in sorted(getattr(tracker, "_transeval_saved", set())):
+            path = scores_path(folder, task, first)
+            if path.exists():
+                merge_into_results(kept, task, read_scores(path))
+
+
+def _final_save_failed(new: Path, kept: Path, exc: Exception) -> str:
+    """The one line for lm-eval's final results save that did not reach the disk (its cut file removed)."""
+    from transeval.core.errors import TransevalError, io_error, one_line
+
+    try:
+        new.unlink(missing_ok=True)
+    except OSError:
+        pass
+    if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError):
+        return one_line(io_error(exc, kept, "could not save the final results"))
+    return one_line(TransevalError("lm-eval could not save the final results (\"Could not save results "
+                                   "aggregated\"); the judged numbers are in the scores_*.json beside this file: "
+                                   "rerun `transeval judge` on the folder to put them in", file=kept))
 
 
 def patch_evaluation_tracker(module: ModuleType) -> None:
@@ -314,7 +476,17 @@ def patch_evaluation_tracker(module: ModuleType) -> None:
         out = orig(self, *args, **kwargs)
         first = getattr(self, "_transeval_date_id", None)
         if first and self.output_path and self.date_id != first:
-            os.replace(_results_file(self, self.date_id), _results_file(self, first))
+            new = _results_file(self, self.date_id)
+            try:
+                _keep_final_results(self, new, first)
+            except (OSError, ValueError) as exc:  # lm-eval hid its write error ("Could not save results ...")
+                _FAILURES.append(_final_save_failed(new, _results_file(self, first), exc))
+            except Exception as exc:  # noqa: BLE001 - a TransevalError (full disk while merging): one line
+                from transeval.core.errors import TransevalError, one_line
+
+                if not isinstance(exc, TransevalError):
+                    raise
+                _FAILURES.append(one_line(exc))
             self.date_id = first
         return out
 
