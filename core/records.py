@@ -236,6 +236,11 @@ class Judgment:
 _JUDGMENT_FIELDS = tuple(f.name for f in fields(Judgment))
 
 
+def lower_is_better(name: str) -> bool:
+    """Whether a metric (or a derived number such as ``score_swap_inconsistency``) is better when lower."""
+    return name in LOWER_IS_BETTER or any(name.endswith(f"_{m}") for m in LOWER_IS_BETTER)
+
+
 def better(old: Judgment, new: Judgment) -> Judgment:
     """The judgment to keep for one key: the new one only when it is at least as good as the old one."""
     return new if new.rank >= old.rank else old
@@ -340,6 +345,10 @@ class TaskScores:
                 self.pairwise.wins, self.pairwise.ties, self.pairwise.losses)
             if self.pairwise.lc_win_rate is not None:
                 out[f"{m}_lc"] = self.pairwise.lc_win_rate
+        if self.n_empty:
+            out[f"{m}_n_empty"] = self.n_empty
+        if self.swap_inconsistency is not None:
+            out[f"{m}_swap_inconsistency"] = self.swap_inconsistency
         if self.max_points is not None:
             out["points" if m == "score" else f"{m}_points"] = self.points
             out["max_points" if m == "score" else f"{m}_max_points"] = self.max_points

@@ -388,7 +388,7 @@ def _check_saved(folder: Path, date_id: str, counts: dict[str, int], results_fil
 def judge_results(results: dict[str, Any], tasks: list[str], tracker: Any) -> None:
     """Save the answers, judge every judged task, and put each task's numbers into ``results``."""
     from transeval.core.errors import one_line
-    from transeval.core.records import LOWER_IS_BETTER
+    from transeval.core.records import lower_is_better
     from transeval.harness.cli import budget_error
     from transeval.harness.judging.pipeline import conversations_from_samples, judge_task
     from transeval.harness.judging.store import headline_entry, mark_mixed_judges
@@ -418,7 +418,7 @@ def judge_results(results: dict[str, Any], tasks: list[str], tracker: Any) -> No
         entry["language"] = convs[0].question.language
         hib = results.setdefault("higher_is_better", {}).setdefault(task, {})
         for name in headline_entry(outcome.scores):
-            hib.setdefault(name.split(",")[0], name.split(",")[0] not in LOWER_IS_BETTER)
+            hib.setdefault(name.split(",")[0], not lower_is_better(name.split(",")[0]))
     error = budget_error(outcomes, budget)
     if error is not None:  # `lm_eval` says it and exits 1 once lm-eval has saved and printed the results
         _FAILURES.append(one_line(error))
