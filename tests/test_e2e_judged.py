@@ -73,6 +73,8 @@ def test_rubrics_at_run_time_in_one_command(server, judge_env, tmp_path):
         assert isinstance(entry[f"{metric},none"], float), metric
     assert server.judge_calls() == 12
     assert "fluency" in res.stdout  # lm-eval's table shows the metric
+    hib = json.loads(only(out, "results").read_text(encoding="utf-8"))["higher_is_better"]["thai_mtbench"]
+    assert hib["score"] and hib["fluency"] and not hib["wrong_language_rate"] and not hib["switching_rate"]
 
 
 def test_llm_eval_aspects_table1_columns(server, judge_env, tmp_path):
