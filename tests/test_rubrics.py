@@ -186,3 +186,27 @@ def test_unknown_run_time_rubric_says_where_it_looked_not_the_task_yaml(tmp_path
         with pytest.raises(TransevalError) as err:
             judge_spec_from_metadata("thai_mtbench", {**META, **bad})
         assert needle in str(err.value), str(err.value)
+
+
+@pytest.mark.slow
+def test_own_rubric_by_path_at_run_time_then_judged_later_from_elsewhere(server, judge_env, tmp_path: Path):
+    import json
+
+    from conftest import run_cli
+
+    _own_rubric(tmp_path / "my")
+    model_args = (f"model=candidate,base_url={server.base_url}/chat/completions,"
+                  "num_concurrent=1,tokenized_requests=False")
+    out = tmp_path / "runs"
+    res = run_cli(["lm_eval", "--model", "local-chat-completions", "--model_args", model_args, "--tasks",
+                   "thai_mtbench", "--apply_chat_template", "--output_path", str(out), "--log_samples", "--limit",
+                   "2", "--metadata", '{"rubrics": ["my/conciseness.yaml"]}'], judge_env, tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    results = json.loads(next(out.rglob("results_*.json")).read_text(encoding="utf-8"))["results"]["thai_mtbench"]
+    assert isinstance(results["conciseness,none"], float) and isinstance(results["score,none"], float)
+    calls = server.judge_calls()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    later = run_cli(["transeval", "judge", str(out)], judge_env, elsewhere)  # no folder given: the path is recorded
+    assert later.returncode == 0, later.stderr[-2000:]
+    assert "conciseness" in later.stdout and server.judge_calls() == calls  # cached: nothing asked twice
