@@ -13,8 +13,8 @@ Why llama.cpp's server through ``xllamacpp``:
 * **No compile.** ``xllamacpp`` (maintained by the Xinference team) ships prebuilt CPU wheels on PyPI for Linux,
   macOS and Windows, so installing it takes seconds. llama-cpp-python, the judge before, has only a source
   distribution on PyPI: its first install compiled llama.cpp for about 6-8 minutes on 2 cores, most of a fresh
-  ``make demo``. The prebuilt wheel is built without ``-march=native``; on 2 cores it still rates a judgment in
-  about a second (``bench/bench_demo_judge.py``).
+  ``make demo``. The prebuilt wheel is built without ``-march=native`` (AVX2 kernels); in a fresh ``make demo``
+  on 2 cores shared with other work it judged the 20 MT-bench turns in 100 s (69 CPU-seconds).
 * **Constrained output.** llama.cpp's server takes a GBNF grammar per request (``grammar``, llama.cpp's
   grammar-constrained sampling, Gerganov et al., ``grammars/README.md``) and ``response_format`` JSON schemas.
   Our judge client sends no grammar for the 1-10 rubrics (only JSON schemas for aspect rubrics), so
@@ -281,10 +281,7 @@ def running_judge(gguf: Path, host: str = "127.0.0.1", port: int | None = None, 
     with contextlib.ExitStack() as stack:
         log = stack.enter_context(log_path.open("w+b") if log_path else tempfile.TemporaryFile())
         start = time.perf_counter()
-        # llama.cpp's OpenMP threads sleep instead of spinning while they wait: on a machine busy with other work
-        # spinning threads starve each other (measured: 2.5x slower judging on 2 shared cores), idle it is the same.
-        env = {**os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         try:
             while not _ready(base_url):
                 if proc.poll() is not None or time.perf_counter() - start > startup_timeout_s:
@@ -392,6 +389,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--verbose", action="store_true", help="llama.cpp's own log (timings per request)")
     args = parser.parse_args(argv)
+    # llama.cpp's OpenMP threads sleep instead of spinning while they wait (before xllamacpp is imported): on a
+    # machine busy with other work spinning threads starve each other (2.5x slower judging measured on 2 shared
+    # cores); on an idle machine it makes no difference.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     serve_forever(args.gguf or demo_gguf(), args.host, args.port, args.n_ctx, args.threads, args.verbose)
 
 
