@@ -11,8 +11,14 @@ Usage (after ``make demo``, which leaves an MT-bench run under runs/)::
 
     .venv/bin/python bench/bench_demo_judge.py --runs runs --questions 5
 
-Measured before with llama-cpp-python's server in place of xllamacpp (2 CPU cores shared with other work;
-3 questions = 6 judgments; s/judgment is ``transeval judge``'s wall time over the judgments, start-up included)::
+Measured (2 CPU cores shared with other work, load about 2; 3 questions = 6 judgments; s/judgment is
+``transeval judge``'s wall time over the judgments, its start-up included), 2026-12-04::
+
+    | llama.cpp server via xllamacpp (GGUF Q4_K_M, grammar) | 1.5 | 6 | 2.8 | 6/6 (100%) |
+
+``transformers serve`` did not start in that venv (exit 1: the ``transformers[serving]`` extras are not part of
+``make install``); its row below is from the earlier run. Measured before with llama-cpp-python's server in place of
+xllamacpp (same settings)::
 
     | server                                         | start-up s | s/judgment | parse rate   |
     | llama-cpp-python server (GGUF Q4_K_M, grammar) |        1.6 |        5.4 | 6/6 (100%)   |
