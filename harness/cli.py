@@ -266,6 +266,33 @@ def _write_json(path: Path, data: Any) -> None:
         raise io_error(exc, path) from None
 
 
+def check_rubric_files(names: list[str]) -> int:
+    """``transeval rubric check``: validate each rubric and parse its examples; one line per failure.
+
+    Returns:
+        0 when every rubric is valid and every example parses as declared, else 1.
+    """
+    from transeval.judges.rubric import check_examples, load_rubric, load_rubric_file
+
+    bad = 0
+    for name in names:
+        try:
+            rubric = load_rubric_file(Path(name)) if Path(name).is_file() else load_rubric(name)
+        except TransevalError as exc:
+            print(one_line(exc), file=sys.stderr)
+            bad += 1
+            continue
+        failures = check_examples(rubric)
+        for failure in failures:
+            print(one_line(failure), file=sys.stderr)
+        if failures:
+            bad += 1
+        else:
+            print(f"{rubric.path}: ok ({rubric.kind} rubric '{rubric.name}', metric '{rubric.metric}', "
+                  f"{len(rubric.examples)} examples parse as declared)")
+    return 1 if bad else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``transeval`` command."""
     parser = argparse.ArgumentParser(prog="transeval", description=__doc__)
@@ -313,6 +340,9 @@ def main(argv: list[str] | None = None) -> int:
     p_board.add_argument("--export", type=Path, help="write a static leaderboard (.md, .html, .tex or .csv) and exit")
     p_board.add_argument("--metrics", help="with --export: columns, comma-separated: task:metric, a metric name "
                          "(every task that has it) or 'default' (the first screen); e.g. default,conciseness")
+    p_rubric = sub.add_parser("rubric", help="check your own rubric files: `transeval rubric check FILE...`")
+    p_rubric.add_argument("action", choices=["check"])
+    p_rubric.add_argument("rubrics", nargs="+", help="rubric YAML files (or names of rubrics on the rubric path)")
     sub.add_parser("tasks-dir", help="print the task folder (for lm_eval --include_path without the hook)")
     p_eval = sub.add_parser("eval", help="evaluate a checkpoint on a suite with lm_eval (then `transeval board`)")
     p_eval.add_argument("checkpoint", type=Path)
@@ -382,6 +412,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"transeval: wrote {write_export(args.runs, args.export, metrics)}", file=sys.stderr)
                 return 0
             return run_board(args.runs, args.port, args.host, args.headless)
+        if args.command == "rubric":
+            return check_rubric_files(args.rubrics)
         if args.command == "train":
             import logging
 

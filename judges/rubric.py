@@ -410,29 +410,35 @@ def load_rubric_file(path: Path) -> Rubric:
     return rubric
 
 
-def rubric_dirs() -> list[Path]:
-    """Where rubrics are found: the bundled folder, then ``$TRANSEVAL_RUBRICS_DIR`` (os.pathsep-separated)."""
+def rubric_dirs(extra: Sequence[Path] = ()) -> list[Path]:
+    """Where rubrics are found, in order; a later folder wins on a name clash.
+
+    The bundled folder, then ``$TRANSEVAL_RUBRICS_DIR`` (os.pathsep-separated; ``--rubrics-dir`` sets it), then
+    ``extra`` (``--metadata rubrics_dir``).
+    """
     dirs = [RUBRICS_DIR]
     for part in (os.environ.get("TRANSEVAL_RUBRICS_DIR") or "").split(os.pathsep):
         if part.strip():
             dirs.append(Path(part).expanduser())
-    return dirs
+    return [*dirs, *(Path(d).expanduser() for d in extra)]
 
 
-def available_rubrics() -> dict[str, Path]:
-    """Rubric name -> file; a user's folder wins over the bundled one.
+def available_rubrics(extra: Sequence[Path] = ()) -> dict[str, Path]:
+    """Rubric name -> file; a user's folder wins over the bundled one (see :func:`rubric_dirs`).
 
     Raises:
         TransevalError: when a user rubrics folder does not exist.
     """
     found: dict[str, Path] = {}
-    for d in rubric_dirs():
+    given = [Path(d).expanduser() for d in extra]
+    for d in rubric_dirs(extra):
         try:
             stamp = (str(d), d.stat().st_mtime_ns)  # a file added, removed or renamed changes the folder's mtime
         except OSError:
             stamp = None
         if stamp is None or not d.is_dir():
-            raise TransevalError("rubrics folder not found", file=d, field="TRANSEVAL_RUBRICS_DIR / --rubrics-dir")
+            raise TransevalError("rubrics folder not found", file=d, field="--metadata rubrics_dir" if d in given
+                                 else "TRANSEVAL_RUBRICS_DIR / --rubrics-dir")
         if stamp not in _LISTED:
             _LISTED[stamp] = {p.stem: p for p in sorted(d.glob("*.yaml"))}
         found.update(_LISTED[stamp])
@@ -445,17 +451,130 @@ _LISTED: dict[tuple[str, int], dict[str, Path]] = {}
 _LOADED: dict[tuple[str, float], Rubric] = {}
 
 
-def load_rubric(name: str) -> Rubric:
-    """Load a rubric by name (re-read when its file changes).
+def is_rubric_path(name: str) -> bool:
+    """Whether ``name`` names a rubric file (``my/conciseness.yaml``) rather than a rubric by name."""
+    return name.endswith((".yaml", ".yml")) or "/" in name or os.sep in name
+
+
+def unknown_rubric(name: str, extra: Sequence[Path] = ()) -> str:
+    """The message for a rubric name found nowhere: where it was looked for, what is known, how to add one."""
+    known = available_rubrics(extra)
+    bundled = str(RUBRICS_DIR)
+    looked = ", ".join(f"{d} (bundled)" if str(d) == bundled else str(d) for d in rubric_dirs(extra))
+    return (f"unknown judge prompt '{name}': no {name}.yaml in {looked} (known: {', '.join(sorted(known))}); "
+            "add your folder with --rubrics-dir, $TRANSEVAL_RUBRICS_DIR or --metadata rubrics_dir, "
+            "or give the rubric file's path")
+
+
+def find_rubric(name: str, extra: Sequence[Path] = ()) -> Path:
+    """The file of a rubric given by name or by path.
+
+    A name is looked up in :func:`rubric_dirs`; a path (``*.yaml``, or with a ``/``) is relative to the working
+    folder.
+
+    Raises:
+        TransevalError: for an unknown name (saying where it looked) or a missing file.
+    """
+    if is_rubric_path(name):
+        path = Path(name).expanduser()
+        if not path.is_file():
+            raise TransevalError("rubric file not found", file=path)
+        return path.resolve()
+    paths = available_rubrics(extra)
+    if name not in paths:
+        raise TransevalError(unknown_rubric(name, extra))
+    return paths[name]
+
+
+def rubric_ref(name: str, extra: Sequence[Path] = ()) -> str:
+    """How a run records a rubric: a bundled rubric by its name, any other by its absolute path.
+
+    So a run whose rubrics came from a user's folder or path is judged later (``transeval judge``) with the same
+    files, from any working folder, without the folder being given again.
+
+    Raises:
+        TransevalError: as :func:`find_rubric`.
+    """
+    path = find_rubric(name, extra).resolve()
+    return path.stem if path.parent == RUBRICS_DIR else str(path)
+
+
+def load_rubric(name: str, extra: Sequence[Path] = ()) -> Rubric:
+    """Load a rubric by name or path (see :func:`find_rubric`); re-read when its file changes.
 
     Raises:
         TransevalError: for an unknown name or an invalid file.
     """
-    paths = available_rubrics()
-    if name not in paths:
-        raise TransevalError(f"unknown judge prompt '{name}' (known: {', '.join(sorted(paths))})")
-    path = paths[name]
+    path = find_rubric(name, extra)
     stamp = (str(path), path.stat().st_mtime)
     if stamp not in _LOADED:
         _LOADED[stamp] = load_rubric_file(path)
     return _LOADED[stamp]
+
+
+def example_lines(path: Path) -> list[int | None]:
+    """The 1-based line of each entry of a rubric file's ``examples`` (None where it cannot be told)."""
+    try:
+        root = yaml.compose(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError, OSError):
+        return []
+    if not isinstance(root, yaml.MappingNode):
+        return []
+    for key, value in root.value:
+        if getattr(key, "value", None) == "examples" and isinstance(value, yaml.SequenceNode):
+            return [item.start_mark.line + 1 for item in value.value]
+    return []
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "null (unparsable)"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return json.dumps(value, ensure_ascii=False)
+
+
+def check_examples(rubric: Rubric) -> list[TransevalError]:
+    """Parse every example reply with the rubric and compare with what the file declares.
+
+    Also checked: at least one example is unparsable (``expected: null``), so a pattern that accepts anything
+    is caught, and the template renders with every field filled.
+
+    Returns:
+        One error per failure, naming the rubric file, the example's line and ``examples[i]``; empty when all
+        examples parse as declared.
+    """
+    failures: list[TransevalError] = []
+    lines = example_lines(Path(rubric.path))
+    if not any(ex.expected is None for ex in rubric.examples):
+        failures.append(TransevalError("no example with expected: null (a reply the rubric must not parse)",
+                                       file=rubric.path, field="examples"))
+    for i, ex in enumerate(rubric.examples):
+        answers = (ex.answer,) if ex.answer else ()
+        got: Any
+        try:
+            if rubric.kind == "pairwise":
+                got, reason = rubric.parse_verdict(ex.reply, answers)
+                want: Any = ex.expected
+            elif rubric.kind == "aspects":
+                parsed = rubric.parse_aspects(ex.reply)
+                got, reason = parsed.scores, "; ".join(parsed.reasons.values()) or None
+                want = ex.expected if ex.expected is not None else {a.name: None for a in rubric.aspects}
+            else:
+                score = rubric.parse(ex.reply, answers, ex.values)
+                got, reason = score.score, score.reason
+                want = ex.expected
+        except (TransevalError, ValueError, TypeError) as exc:
+            failures.append(TransevalError(f"could not be parsed: {exc}", file=rubric.path,
+                                           line=lines[i] if i < len(lines) else None, field=f"examples[{i}]"))
+            continue
+        if got != want:
+            why = f" ({reason})" if reason else ""
+            failures.append(TransevalError(f"reply parses as {_shown(got)}{why}, expected {_shown(want)}",
+                                           file=rubric.path, line=lines[i] if i < len(lines) else None,
+                                           field=f"examples[{i}]"))
+    try:
+        rubric.render({f: f"<{f}>" for f in rubric.fields})
+    except (ValueError, KeyError, IndexError, TransevalError) as exc:
+        failures.append(TransevalError(f"does not render: {exc}", file=rubric.path, field="template"))
+    return failures

@@ -81,7 +81,7 @@ def test_without_key_or_server_the_answers_stay_unjudged(
     assert sorted(p.name for p in (out / "gemma").iterdir())[2] == f"samples_demo_knowledge_{DATE[:-1]}2.jsonl"
     assert not list(out.glob(".demo-staging-*"))
     printed = capsys.readouterr().out
-    assert "llama-cpp-python[server]" in printed and f"judge {out}" in printed
+    assert "pip install xllamacpp" in printed and f"judge {out}" in printed
 
 
 def test_a_failing_demo_judge_fails_the_demo_but_keeps_the_answers(

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import json
 import re
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -97,42 +101,86 @@ def test_add_grammar_only_where_output_is_unconstrained() -> None:
         assert dj.add_grammar(raw) == raw
 
 
-def _through_middleware(path: str, body: bytes, chunk: int = 7) -> tuple[dict[str, Any], bytes]:
-    """Send ``body`` in chunks through the middleware to an app that records what it receives."""
-    seen: dict[str, Any] = {}
+class _Upstream(BaseHTTPRequestHandler):
+    """Stands in for llama.cpp's server: records each request and answers with what it received."""
 
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        got = b""
-        while True:
-            message = await receive()
-            got += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        seen.update(scope=scope, body=got)
+    protocol_version = "HTTP/1.1"
+    seen: list[tuple[str, str, dict[str, str], bytes]] = []
 
-    pieces = [body[i:i + chunk] for i in range(0, len(body), chunk)] or [b""]
-    messages = [{"type": "http.request", "body": p, "more_body": i < len(pieces) - 1} for i, p in enumerate(pieces)]
+    def _answer(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.seen.append((self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+        status = 400 if self.path.startswith("/bad") else 200
+        data = json.dumps({"path": self.path, "body": body.decode("utf-8", "replace")}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("X-Upstream", "llama")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
-    async def receive() -> dict[str, Any]:
-        return messages.pop(0)
+    do_GET = do_POST = _answer
 
-    async def send(message: Any) -> None:
-        return None
-
-    scope = {"type": "http", "method": "POST", "path": path,
-             "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]}
-    asyncio.run(dj.RatingGrammarMiddleware(app)(scope, receive, send))
-    return seen["scope"], seen["body"]
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
 
 
-def test_middleware_rewrites_chat_requests_and_fixes_length() -> None:
+@pytest.fixture
+def proxied() -> Iterator[tuple[str, list[tuple[str, str, dict[str, str], bytes]]]]:
+    """A :class:`GrammarProxy` in front of :class:`_Upstream`, both on loopback."""
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), _Upstream)
+    _Upstream.seen = []
+    proxy = dj.GrammarProxy(("127.0.0.1", 0), ("127.0.0.1", upstream.server_address[1]))
+    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in (upstream, proxy)]
+    for t in threads:
+        t.start()
+    try:
+        yield f"http://127.0.0.1:{proxy.server_address[1]}", _Upstream.seen
+    finally:
+        for s in (proxy, upstream):
+            s.shutdown()
+            s.server_close()
+
+
+def _post(url: str, body: bytes) -> tuple[int, dict[str, str], dict[str, Any]]:
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as resp:
+            return resp.status, dict(resp.headers), json.load(resp)
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), json.load(err)
+
+
+def test_proxy_adds_the_grammar_to_chat_requests_only(proxied: Any) -> None:
+    base, seen = proxied
     raw = json.dumps({"model": "m", "messages": [{"role": "user", "content": "on a scale of 1 to 10"}]}).encode()
-    scope, body = _through_middleware("/v1/chat/completions", raw)
+    status, headers, _ = _post(base + "/v1/chat/completions", raw)
+    method, path, sent_headers, body = seen[-1]
+    assert status == 200 and headers["X-Upstream"] == "llama"
+    assert (method, path) == ("POST", "/v1/chat/completions")
     assert json.loads(body)["grammar"] == dj.rating_grammar("on a scale of 1 to 10")
-    assert dict(scope["headers"])[b"content-length"] == str(len(body)).encode()
-    assert sum(k == b"content-length" for k, _ in scope["headers"]) == 1
-    scope, body = _through_middleware("/v1/completions", raw)
-    assert body == raw and dict(scope["headers"])[b"content-length"] == str(len(raw)).encode()
+    assert sent_headers["content-length"] == str(len(body))
+    _post(base + "/v1/completions", raw)  # not a chat request: unchanged
+    assert seen[-1][1:] == ("/v1/completions", {**seen[-1][2], "content-length": str(len(raw))}, raw)
+    with urllib.request.urlopen(base + "/v1/models", timeout=30) as resp:
+        assert json.load(resp)["path"] == "/v1/models" and seen[-1][0] == "GET"
+
+
+def test_proxy_passes_errors_through_and_reports_a_dead_backend(proxied: Any) -> None:
+    base, _ = proxied
+    status, _, reply = _post(base + "/bad/chat/completions", b"{}")
+    assert status == 400 and reply["path"] == "/bad/chat/completions"
+    dead = dj.GrammarProxy(("127.0.0.1", 0), ("127.0.0.1", dj.free_port()))
+    thread = threading.Thread(target=dead.serve_forever, daemon=True)
+    thread.start()
+    try:
+        request = urllib.request.Request(f"http://127.0.0.1:{dead.server_address[1]}/v1/models")
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(request, timeout=30)
+        assert err.value.code == 502 and b"llama.cpp server did not answer" in err.value.read()
+    finally:
+        dead.shutdown()
+        dead.server_close()
 
 
 def test_judge_env_points_transeval_judge_at_the_server() -> None:
@@ -165,7 +213,7 @@ HAS_SERVER = dj.has_server() and importlib.util.find_spec("gemma3_270m_q4_k_m_gg
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not HAS_SERVER, reason="needs llama-cpp-python[server] and the bundled gemma-3-270m (demo)")
+@pytest.mark.skipif(not HAS_SERVER, reason="needs xllamacpp and the bundled gemma-3-270m (demo)")
 def test_real_demo_judge_rates_an_mtbench_answer(tmp_path: Path) -> None:
     import json
     import urllib.request

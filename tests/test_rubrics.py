@@ -15,22 +15,8 @@ def test_bundled_rubrics_exist():
 def check_examples(r):
     """Every example reply parses to what the rubric file declares (the rubric tests itself)."""
     assert r.examples, f"{r.name} has no examples"
-    assert any(ex.expected is None for ex in r.examples), f"{r.name} needs an unparsable example"
-    for ex in r.examples:
-        answers = (ex.answer,) if ex.answer else ()
-        if r.kind == "pairwise":
-            verdict, reason = r.parse_verdict(ex.reply, answers)
-            assert verdict == ex.expected, (r.name, ex.reply)
-            assert (reason is None) == (ex.expected is not None)
-        elif r.kind == "aspects":
-            parsed = r.parse_aspects(ex.reply)
-            want = ex.expected or {a.name: None for a in r.aspects}
-            assert parsed.scores == want, (r.name, ex.reply)
-            assert set(parsed.reasons) == {k for k, v in want.items() if v is None}
-        else:
-            parsed = r.parse(ex.reply, answers, ex.values)
-            assert parsed.score == ex.expected, (r.name, ex.reply)
-            assert (parsed.reason is None) == (ex.expected is not None)
+    failures = rubric_mod.check_examples(r)
+    assert not failures, [str(f) for f in failures]
 
 
 @pytest.mark.parametrize("name", RUBRICS)
@@ -120,3 +106,107 @@ def test_user_rubric_examples_test_themselves(tmp_path: Path, monkeypatch):
     monkeypatch.setenv("TRANSEVAL_RUBRICS_DIR", str(tmp_path))
     with pytest.raises(AssertionError):
         check_examples(load_rubric("fluency"))
+
+
+def _own_rubric(folder: Path, name: str = "conciseness", edit=lambda t: t) -> Path:
+    """A user's rubric: a copy of the bundled fluency rubric under another name and metric."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.yaml"
+    path.write_text(edit(FLUENCY.replace("name: fluency", f"name: {name}").replace("metric: fluency",
+                                                                                 f"metric: {name}")),
+                    encoding="utf-8")
+    return path
+
+
+def test_rubric_check_names_file_line_and_example_and_fails(tmp_path: Path, capsys):
+    from transeval.harness.cli import main
+
+    good = _own_rubric(tmp_path / "my")
+    wrong = _own_rubric(tmp_path / "my", "wrong", lambda t: t.replace("expected: 4", "expected: 5", 1))
+    broken = _own_rubric(tmp_path / "my", "broken", lambda t: t.replace("version: '1'\n", ""))
+    assert main(["rubric", "check", str(good)]) == 0
+    out = capsys.readouterr()
+    assert "conciseness.yaml: ok" in out.out and out.err == ""
+    assert main(["rubric", "check", str(good), str(wrong), str(broken)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2, err  # one line per failure: the wrong example, the invalid file
+    line = next(i for i, text in enumerate(FLUENCY.splitlines(), 1) if "expected: 4" in text)
+    example_line = max(i for i, text in enumerate(FLUENCY.splitlines()[:line], 1) if text.lstrip().startswith("- "))
+    assert err[0].startswith(f"transeval: error: {wrong}:{example_line} field 'examples[")
+    assert "expected 5" in err[0] and "parses as 4" in err[0]
+    assert err[1] == f"transeval: error: {broken} field 'version': missing required key"
+
+
+def test_rubric_check_catches_a_pattern_that_parses_anything(tmp_path: Path, capsys):
+    from transeval.harness.cli import main
+
+    lax = _own_rubric(tmp_path, "lax", lambda t: t[:t.index("  - reply: \"Rating: [[7]]\"")])
+    assert main(["rubric", "check", str(lax)]) == 1
+    assert f"{lax} field 'examples': no example with expected: null" in capsys.readouterr().err
+
+
+META = {"data_file": "thai_mtbench/data/question_th.jsonl", "language": "Thai",
+        "judge": {"rubric": "mtbench-th-single-v1", "rubric_multi_turn": "mtbench-th-single-v1-multi-turn"}}
+
+
+def test_run_time_rubric_by_path_or_folder_is_recorded_by_path(tmp_path: Path, monkeypatch):
+    from transeval.harness.lmeval.judged import judge_spec_from_metadata
+
+    own = _own_rubric(tmp_path / "my")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TRANSEVAL_RUBRICS_DIR", raising=False)
+    by_path = judge_spec_from_metadata("thai_mtbench", {**META, "rubrics": ["my/conciseness.yaml"]})
+    by_dir = judge_spec_from_metadata("thai_mtbench", {**META, "rubrics": ["conciseness", "fluency"],
+                                                       "rubrics_dir": "my/"})
+    assert by_path.rubrics == (str(own.resolve()),)
+    assert by_dir.rubrics == (str(own.resolve()), "fluency")  # bundled rubrics stay names
+    assert by_path.rubric == "mtbench-th-single-v1"
+    monkeypatch.chdir(tmp_path.parent)  # judged later from elsewhere: the recorded path still loads
+    assert load_rubric(by_dir.rubrics[0]).metric == "conciseness"
+
+
+def test_unknown_run_time_rubric_says_where_it_looked_not_the_task_yaml(tmp_path: Path, monkeypatch):
+    from transeval.harness.lmeval.judged import judge_spec_from_metadata
+
+    _own_rubric(tmp_path / "my")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TRANSEVAL_RUBRICS_DIR", raising=False)
+    with pytest.raises(TransevalError) as err:
+        judge_spec_from_metadata("thai_mtbench", {**META, "rubrics": ["conciseness"]})
+    text = str(err.value)
+    assert text.startswith("field '--metadata rubrics': unknown judge prompt 'conciseness'"), text
+    assert "thai_mtbench.yaml" not in text
+    assert f"no conciseness.yaml in {rubric_mod.RUBRICS_DIR} (bundled)" in text
+    assert "--rubrics-dir" in text and "rubrics_dir" in text and "path" in text
+    with pytest.raises(TransevalError) as err:  # a folder given, the name still not in it: the folder is listed
+        judge_spec_from_metadata("thai_mtbench", {**META, "rubrics": ["brevity"], "rubrics_dir": "my"})
+    assert f"{rubric_mod.RUBRICS_DIR} (bundled), my (known: " in str(err.value)
+    for bad, needle in (({"rubrics": ["my/nope.yaml"]}, "my/nope.yaml: rubric file not found"),
+                        ({"rubrics_dir": "nowhere"}, "nowhere field '--metadata rubrics_dir': rubrics folder not")):
+        with pytest.raises(TransevalError) as err:
+            judge_spec_from_metadata("thai_mtbench", {**META, **bad})
+        assert needle in str(err.value), str(err.value)
+
+
+@pytest.mark.slow
+def test_own_rubric_by_path_at_run_time_then_judged_later_from_elsewhere(server, judge_env, tmp_path: Path):
+    import json
+
+    from conftest import run_cli
+
+    _own_rubric(tmp_path / "my")
+    model_args = (f"model=candidate,base_url={server.base_url}/chat/completions,"
+                  "num_concurrent=1,tokenized_requests=False")
+    out = tmp_path / "runs"
+    res = run_cli(["lm_eval", "--model", "local-chat-completions", "--model_args", model_args, "--tasks",
+                   "thai_mtbench", "--apply_chat_template", "--output_path", str(out), "--log_samples", "--limit",
+                   "2", "--metadata", '{"rubrics": ["my/conciseness.yaml"]}'], judge_env, tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    results = json.loads(next(out.rglob("results_*.json")).read_text(encoding="utf-8"))["results"]["thai_mtbench"]
+    assert isinstance(results["conciseness,none"], float) and isinstance(results["score,none"], float)
+    calls = server.judge_calls()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    later = run_cli(["transeval", "judge", str(out)], judge_env, elsewhere)  # no folder given: the path is recorded
+    assert later.returncode == 0, later.stderr[-2000:]
+    assert "conciseness" in later.stdout and server.judge_calls() == calls  # cached: nothing asked twice

@@ -381,7 +381,9 @@ CASES: list[Case] = [
          cli=then(_torn_judgments, judge()), ok=_torn_healed),
     # -- rubric YAML (`--rubric NAME --rubrics-dir DIR`, or TRANSEVAL_RUBRICS_DIR) --
     Case("rubric-unknown", "unknown rubric name",
-         "transeval: error: unknown judge prompt 'fluncy' (known: {rubrics})", "use a listed name",
+         "transeval: error: unknown judge prompt 'fluncy': no fluncy.yaml in {rubrics_dir} (bundled) (known: "
+         "{rubrics}); add your folder with --rubrics-dir, $TRANSEVAL_RUBRICS_DIR or --metadata rubrics_dir, or give "
+         "the rubric file's path", "use a listed name, your rubrics folder or the file's path",
          cli=judge("--rubric", "fluncy")),
     Case("rubric-unknown-key", "rubric YAML with an unknown key",
          "transeval: error: {tmp}/my_rubrics/fluency.yaml field 'scoring': unknown key (allowed: {rubric_keys})",
@@ -504,14 +506,15 @@ def placeholders(ctx: Ctx) -> dict[str, str]:
     return {"tmp": str(ctx.tmp), "run": str(ctx.run), "samples": str(ctx.samples), "results": str(ctx.results),
             "judgments": str(ctx.judgments), "url": ctx.url, "how_to": HOW_TO,
             "rubrics": ", ".join(sorted(p.stem for p in RUBRICS_DIR.glob("*.yaml"))),
-            "rubric_keys": ", ".join(sorted(_KEYS)),
+            "rubric_keys": ", ".join(sorted(_KEYS)), "rubrics_dir": str(RUBRICS_DIR),
             "byte": "{byte}"}
 
 
 DISPLAY = {"tmp": ".", "run": "runs", "samples": "runs/MODEL/samples_thai_mtbench_DATE.jsonl",
            "results": "runs/MODEL/results_DATE.json", "judgments": "runs/MODEL/judgments_thai_mtbench_DATE.jsonl",
            "url": "http://localhost:8000/v1", "how_to": "set OPENAI_API_KEY (...), or pass --predict_only and run "
-           "`transeval judge <output_path>` later", "rubrics": "...", "rubric_keys": "...", "byte": "N"}
+           "`transeval judge <output_path>` later", "rubrics": "...", "rubric_keys": "...", "byte": "N",
+           "rubrics_dir": "judges/rubrics"}
 
 
 def run_main(argv: list[str], env: dict[str, str | None], monkeypatch: pytest.MonkeyPatch,

@@ -1,30 +1,30 @@
 """The demo judge: gemma-3-270m behind a local OpenAI-compatible server, so ``make demo`` ends judged without a key.
 
-When ``OPENAI_API_KEY`` is unset, ``transeval demo`` starts llama-cpp-python's server (``llama_cpp.server``, the
-maintained OpenAI-compatible server of the llama.cpp Python bindings) on the bundled GGUF, bound to 127.0.0.1 on a
-free port, runs ``transeval judge`` against it with ``OPENAI_BASE_URL`` / a dummy ``OPENAI_API_KEY`` /
-``TRANSEVAL_JUDGE_MODEL`` set, and stops it. The judgments carry the judge model name :data:`DEMO_JUDGE_MODEL`
-(``demo-judge-gemma-3-270m``), which the board shows as :data:`DEMO_JUDGE_LABEL`: a 270M-parameter base model
-cannot judge answer quality; the numbers only show that generation, judging, parsing, storage and the board work.
+When ``OPENAI_API_KEY`` is unset, ``transeval demo`` starts llama.cpp's own OpenAI-compatible HTTP server (the C++
+``llama-server`` code, run in-process by the ``xllamacpp`` bindings) on the bundled GGUF, behind a small proxy
+bound to 127.0.0.1 on a free port, runs ``transeval judge`` against it with ``OPENAI_BASE_URL`` / a dummy
+``OPENAI_API_KEY`` / ``TRANSEVAL_JUDGE_MODEL`` set, and stops it. The judgments carry the judge model name
+:data:`DEMO_JUDGE_MODEL` (``demo-judge-gemma-3-270m``), which the board shows as :data:`DEMO_JUDGE_LABEL`: a
+270M-parameter base model cannot judge answer quality; the numbers only show that generation, judging, parsing,
+storage and the board work.
 
-Why llama-cpp-python and not ``transformers serve`` (both measured by ``bench/bench_demo_judge.py`` on the same
-demo answers through ``transeval judge``, 2 CPU cores: start-up 1.6 s vs 11.6 s, 5.4 s vs 25.2 s per judgment,
-parse rate 6/6 vs 0/6; the full demo judged 20/20 turns):
+Why llama.cpp's server through ``xllamacpp``:
 
-* **Constrained output.** llama-cpp-python's chat endpoint takes a GBNF grammar (llama.cpp's grammar-constrained
-  sampling, Gerganov et al., ``grammars/README.md`` of llama.cpp) and ``response_format`` JSON schemas. Our
-  judge client sends no grammar for the 1-10 rubrics (only JSON schemas for aspect rubrics), so
-  :class:`RatingGrammarMiddleware` adds one to every chat request that has none: a one-line explanation, then
+* **No compile.** ``xllamacpp`` (maintained by the Xinference team) ships prebuilt CPU wheels on PyPI for Linux,
+  macOS and Windows, so installing it takes seconds. llama-cpp-python, the judge before, has only a source
+  distribution on PyPI: its first install compiled llama.cpp for about 6-8 minutes on 2 cores, most of a fresh
+  ``make demo``. The prebuilt wheel is built without ``-march=native`` (AVX2 kernels); in a fresh ``make demo``
+  on 2 cores shared with other work it judged the 20 MT-bench turns in 100 s (69 CPU-seconds).
+* **Constrained output.** llama.cpp's server takes a GBNF grammar per request (``grammar``, llama.cpp's
+  grammar-constrained sampling, Gerganov et al., ``grammars/README.md``) and ``response_format`` JSON schemas.
+  Our judge client sends no grammar for the 1-10 rubrics (only JSON schemas for aspect rubrics), so
+  :class:`GrammarProxy` adds one to every chat request that has none: a one-line explanation, then
   ``Rating: [[n]]`` with ``n`` inside the rubric's scale (or ``[[A]]``/``[[B]]``/``[[C]]`` for a pairwise
-  prompt). Every reply then parses with the rubric's own parser. ``transformers serve`` (transformers 5.23)
-  rejects ``response_format`` and has no grammar: unconstrained, the base model echoes the prompt and almost
-  never writes a rating, so nearly every judgment is unscored.
-* **Speed.** It runs the Q4_K_M GGUF directly (no conversion, ~250 MB) with llama.cpp's CPU kernels; transformers
-  runs the converted float32 model through PyTorch, several times slower per token on 2 cores.
-* **Cost.** PyPI has only the source distribution of llama-cpp-python, so the first install compiles llama.cpp
-  (14.5 CPU-minutes, about 7-8 minutes on 2 cores); pip caches the built wheel, so later installs take seconds.
-  ``make demo`` installs it only when no key is set (see the Makefile), so ``make install``/``make test`` never
-  compile it.
+  prompt). Every reply then parses with the rubric's own parser. ``transformers serve`` (the other server
+  already installed) rejects ``response_format`` and has no grammar: unconstrained, the base model echoes the
+  prompt and almost never writes a rating (0/6 parsed in the bench), so nearly every judgment is unscored.
+* **Speed.** It runs the Q4_K_M GGUF directly (no conversion, ~250 MB) with llama.cpp's CPU kernels;
+  transformers runs the converted float32 model through PyTorch, several times slower per token on 2 cores.
 
 The grammar forces the *form* of a judgment, not its judgment: the rating is still the model's greedy choice
 among the allowed tokens.
@@ -34,9 +34,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import http.client
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -44,8 +46,9 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -64,8 +67,13 @@ DEFAULT_SCALE = (1, 10)
 #: The chat format the server registers for the bundled model (Gemma turns, as the demo's generation).
 CHAT_FORMAT = "transeval-gemma"
 
-ASGIApp = Callable[[MutableMapping[str, Any], Callable[[], Awaitable[MutableMapping[str, Any]]],
-                    Callable[[MutableMapping[str, Any]], Awaitable[None]]], Awaitable[None]]
+#: The pip requirement of the server (a prebuilt wheel; ``make demo`` installs it when no key is set).
+SERVER_REQUIREMENT = "xllamacpp"
+#: Seconds the proxy waits for llama.cpp's answer to one request.
+UPSTREAM_TIMEOUT_S = 900.0
+#: Headers that belong to one connection, not to the request or reply passed through the proxy.
+_HOP_HEADERS = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
+                "content-length", "host"}
 
 
 @dataclass(frozen=True)
@@ -144,50 +152,68 @@ def add_grammar(body: bytes) -> bytes:
     return json.dumps({**request, "grammar": rating_grammar(prompt)}).encode()
 
 
-class RatingGrammarMiddleware:
-    """ASGI middleware that adds :func:`rating_grammar` to chat-completion requests that lack a constraint."""
+class _GrammarProxyHandler(BaseHTTPRequestHandler):
+    """Pass each request to llama.cpp's server, with :func:`add_grammar` applied to chat completions."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    protocol_version = "HTTP/1.1"
+    server: GrammarProxy
 
-    async def __call__(self, scope: MutableMapping[str, Any],
-                       receive: Callable[[], Awaitable[MutableMapping[str, Any]]],
-                       send: Callable[[MutableMapping[str, Any]], Awaitable[None]]) -> None:
-        """Buffer the body of ``POST .../chat/completions``, rewrite it, and replay it to the app."""
-        if scope.get("type") != "http" or scope.get("method") != "POST" \
-                or not str(scope.get("path", "")).endswith("/chat/completions"):
-            await self.app(scope, receive, send)
+    def _forward(self) -> None:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            self.send_error(411, "send a Content-Length")
             return
-        chunks: list[bytes] = []
-        while True:
-            message = await receive()
-            if message.get("type") != "http.request":  # client went away: nothing to serve
-                return
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        body = add_grammar(b"".join(chunks))
-        headers = [(k, v) for k, v in scope.get("headers", []) if k.lower() != b"content-length"]
-        headers.append((b"content-length", str(len(body)).encode()))
-        replayed = False
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        if self.command == "POST" and self.path.split("?", 1)[0].endswith("/chat/completions"):
+            body = add_grammar(body)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_HEADERS}
+        conn = http.client.HTTPConnection(*self.server.upstream, timeout=UPSTREAM_TIMEOUT_S)
+        try:
+            if body or self.command in ("POST", "PUT", "PATCH"):
+                headers["Content-Length"] = str(len(body))
+            conn.request(self.command, self.path, body=body or None, headers=headers)
+            reply = conn.getresponse()
+            data = reply.read()
+        except (OSError, http.client.HTTPException) as exc:
+            self.send_error(502, f"the demo judge's llama.cpp server did not answer: {exc}")
+            return
+        finally:
+            conn.close()
+        self.send_response(reply.status, reply.reason)
+        for key, value in reply.getheaders():
+            if key.lower() not in _HOP_HEADERS:
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
 
-        async def replay() -> MutableMapping[str, Any]:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _forward
 
-        await self.app({**scope, "headers": headers}, replay, send)
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        """Quiet: the judge client reports what matters."""
+
+
+class GrammarProxy(ThreadingHTTPServer):
+    """An HTTP server on ``address`` that forwards every request to ``upstream`` (host, port).
+
+    Chat-completion bodies get :func:`add_grammar`; everything else (``/v1/models``, ``/health``, completions)
+    passes unchanged. Replies are read whole before they are sent on (the judge does not stream).
+    """
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], upstream: tuple[str, int]) -> None:
+        self.upstream = upstream
+        super().__init__(address, _GrammarProxyHandler)
 
 
 def has_server() -> bool:
-    """Whether llama-cpp-python's server can be imported (``pip install 'llama-cpp-python[server]'``)."""
+    """Whether the demo judge's server can be imported (``pip install xllamacpp``)."""
     import importlib.util
 
     try:
-        return importlib.util.find_spec("llama_cpp") is not None and \
-            importlib.util.find_spec("llama_cpp.server") is not None
+        return importlib.util.find_spec("xllamacpp") is not None
     except (ImportError, ValueError):
         return False
 
@@ -314,25 +340,43 @@ def judge_with_demo_judge(runs: Path, gguf: Path, log_path: Path | None = None) 
         return subprocess.call(cmd, env=judge_env(endpoint))
 
 
-def serve_forever(gguf: Path, host: str, port: int, n_ctx: int, threads: int, verbose: bool = False) -> None:
-    """Run llama-cpp-python's server on ``gguf`` with :class:`RatingGrammarMiddleware` (blocks)."""
-    import uvicorn
-    from llama_cpp.llama_chat_format import Jinja2ChatFormatter, LlamaChatCompletionHandlerRegistry
-    from llama_cpp.server.app import create_app
-    from llama_cpp.server.settings import ModelSettings, ServerSettings
+def start_backend(gguf: Path, n_ctx: int, threads: int, verbose: bool = False) -> Any:
+    """Start llama.cpp's server on ``gguf`` on a free loopback port (returns the ``xllamacpp.Server``).
 
-    # The bundled GGUF has no chat template (llama-cpp-python would fall back to Llama-2's [INST] format):
-    # judge with the same Gemma turn format the demo generates with.
-    formatter = Jinja2ChatFormatter(template=GEMMA_CHAT_TEMPLATE, eos_token="<end_of_turn>", bos_token="<bos>")
-    LlamaChatCompletionHandlerRegistry().register_chat_completion_handler(
-        CHAT_FORMAT, formatter.to_chat_handler(), overwrite=True)
-    app = create_app(
-        server_settings=ServerSettings(host=host, port=port),
-        model_settings=[ModelSettings(model=str(gguf), model_alias=DEMO_JUDGE_MODEL, n_ctx=n_ctx,
-                                      n_threads=threads, n_threads_batch=threads, chat_format=CHAT_FORMAT,
-                                      verbose=verbose)],
-    )
-    uvicorn.run(RatingGrammarMiddleware(app), host=host, port=port, log_level="warning")
+    The bundled GGUF has no chat template (llama.cpp would fall back to another model's format): it gets the
+    Gemma turn format the demo generates with. One slot: the judge sends one request at a time.
+    """
+    import xllamacpp
+
+    params = xllamacpp.CommonParams()
+    params.model.path = str(gguf)
+    params.model_alias = {DEMO_JUDGE_MODEL}
+    params.chat_template = GEMMA_CHAT_TEMPLATE
+    params.n_ctx = n_ctx
+    params.n_parallel = 1
+    params.cpuparams.n_threads = threads
+    params.cpuparams_batch.n_threads = threads
+    params.hostnames = ["127.0.0.1"]
+    params.port = free_port()
+    if not verbose:
+        params.verbosity = -1
+    return xllamacpp.Server(params)
+
+
+def serve_forever(gguf: Path, host: str, port: int, n_ctx: int, threads: int, verbose: bool = False) -> None:
+    """Run llama.cpp's server on ``gguf`` behind :class:`GrammarProxy` on ``host:port`` (blocks until SIGTERM)."""
+    from urllib.parse import urlsplit
+
+    if not gguf.is_file():
+        raise TransevalError("model file not found", file=gguf)
+    backend = start_backend(gguf, n_ctx, threads, verbose)
+    upstream = urlsplit(backend.listening_address)
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))  # leave through the finally below
+    with GrammarProxy((host, port), (upstream.hostname or "127.0.0.1", int(upstream.port or 80))) as proxy:
+        try:
+            proxy.serve_forever()
+        finally:
+            del backend  # stops llama.cpp's server
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -345,6 +389,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--verbose", action="store_true", help="llama.cpp's own log (timings per request)")
     args = parser.parse_args(argv)
+    # llama.cpp's OpenMP threads sleep instead of spinning while they wait (before xllamacpp is imported): on a
+    # machine busy with other work spinning threads starve each other (2.5x slower judging measured on 2 shared
+    # cores); on an idle machine it makes no difference.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     serve_forever(args.gguf or demo_gguf(), args.host, args.port, args.n_ctx, args.threads, args.verbose)
 
 

@@ -62,7 +62,7 @@ def _demo_judge(staging: Path, model_cache: Path) -> int | None:
 
     if not demo_judge.has_server():
         print("\ntranseval demo: no OPENAI_API_KEY, and the demo judge's server is not installed "
-              "(pip install 'llama-cpp-python[server]'): answers saved unjudged.", flush=True)
+              f"(pip install {demo_judge.SERVER_REQUIREMENT}): answers saved unjudged.", flush=True)
         return None
     try:
         return demo_judge.judge_with_demo_judge(staging, demo_judge.demo_gguf(model_cache))

@@ -37,10 +37,11 @@ METADATA_KEYS = {
     "version", "data_file", "source", "turns_field", "prompt_field", "id_field", "category_field",
     "english_field", "reference_field", "language", "target_tag", "output_format", "judge", "judge_model",
     "rubrics", "loader", "baseline", "baseline_files", "baseline_match", "data_dir", "keywords",
-    "wrong_language", "data_key", "column", "advbench_th_file", "advbench_zh_file",
+    "wrong_language", "data_key", "column", "advbench_th_file", "advbench_zh_file", "rubrics_dir",
 }
 #: ``--metadata`` keys a user may set on the command line (misspellings of these are caught).
-USER_METADATA_KEYS = ("data_file", "output_format", "judge_model", "rubrics", "baseline", "judge", "language",
+USER_METADATA_KEYS = ("data_file", "output_format", "judge_model", "rubrics", "rubrics_dir", "baseline", "judge",
+                      "language",
                       "wrong_language", "turns_field", "ppl_en_path", "ppl_zh_path", "advbench_th_file",
                       "advbench_zh_file")
 _OPTIONAL_LISTS = ("turns_en", "reference", "reference_gpt4")
@@ -144,13 +145,32 @@ def read_questions(path: Path, meta: Mapping[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def _rubrics_dirs(value: Any) -> tuple[Path, ...]:
+    """``--metadata rubrics_dir``: one folder or a list of folders of the user's rubric YAMLs.
+
+    Raises:
+        JudgeConfigError: naming the field, for a value that is not a folder.
+    """
+    if value in (None, "", []):
+        return ()
+    items = value if isinstance(value, list) else [value]
+    if not all(isinstance(v, str) and v.strip() for v in items):
+        raise JudgeConfigError("must be a folder (or a list of folders) of rubric YAMLs",
+                               field="--metadata rubrics_dir")
+    dirs = tuple(Path(v).expanduser() for v in items)
+    for d in dirs:
+        if not d.is_dir():
+            raise JudgeConfigError("rubrics folder not found", file=d, field="--metadata rubrics_dir")
+    return dirs
+
+
 def judge_spec_from_metadata(task: str, meta: Mapping[str, Any]) -> JudgeSpec:
     """Build and validate the judge spec of a task (mode, rubric names and kinds, extra rubrics).
 
     Raises:
         JudgeConfigError: naming the task YAML (or ``--metadata``) and field.
     """
-    from transeval.judges.rubric import available_rubrics, load_rubric
+    from transeval.judges.rubric import load_rubric, rubric_ref
 
     raw = meta.get("judge")
     where = _task_yaml(task)
@@ -165,7 +185,8 @@ def judge_spec_from_metadata(task: str, meta: Mapping[str, Any]) -> JudgeSpec:
     if isinstance(extra, str):
         extra = [x.strip() for x in extra.split(",") if x.strip()]
     if not isinstance(extra, list) or not all(isinstance(x, str) for x in extra):
-        raise JudgeConfigError("must be a list of rubric names", field="--metadata rubrics")
+        raise JudgeConfigError("must be a list of rubric names or rubric file paths", field="--metadata rubrics")
+    user_dirs = _rubrics_dirs(meta.get("rubrics_dir"))
     overrides: dict[str, Any] = {"rubrics": [*(raw.get("rubrics") or []), *extra]}
     if meta.get("judge_model"):
         overrides["model"] = str(meta["judge_model"])
@@ -186,20 +207,32 @@ def judge_spec_from_metadata(task: str, meta: Mapping[str, Any]) -> JudgeSpec:
     if spec.wrong_language is not None and spec.wrong_language not in PENALTIES:
         raise JudgeConfigError(f"wrong_language must be one of {', '.join(PENALTIES)}",
                                field="--metadata wrong_language")
-    rubrics = available_rubrics()
+    # Every rubric as the run records it: bundled ones by name, a user's (by path, or found in a rubrics folder)
+    # by absolute path, so `transeval judge` finds the same files later from anywhere.
     names = [(f"metadata.judge.{n}", getattr(spec, n)) for n in
              ("rubric", "rubric_reference", "rubric_multi_turn", "rubric_multi_turn_reference")]
-    names += [("metadata.rubrics", r) for r in spec.rubrics]
+    own = list(raw.get("rubrics") or [])
+    names += [("metadata.judge.rubrics" if i < len(own) else "--metadata rubrics", r)
+              for i, r in enumerate(spec.rubrics)]
+    refs: dict[str, str] = {}
     for field, value in names:
         if value is None:
             continue
-        if value not in rubrics:
-            raise JudgeConfigError(f"unknown judge prompt '{value}' (known: {', '.join(sorted(rubrics))})",
-                                   file=where, field=field)
-        rubric = load_rubric(value)  # validates the file
-        if field.startswith("metadata.judge.") and rubric.kind != spec.mode:
+        try:
+            refs[value] = rubric_ref(value, user_dirs)
+            rubric = load_rubric(refs[value])  # validates the file
+        except TransevalError as exc:
+            if exc.file:  # the rubric file itself is at fault: it names itself
+                raise JudgeConfigError(str(exc)) from None
+            # an unknown name: the task YAML only when the name came from it (a user's --metadata is not the YAML)
+            raise JudgeConfigError(str(exc), file=None if field.startswith("--") else where, field=field) from None
+        if field.startswith("metadata.judge.") and field != "metadata.judge.rubrics" and rubric.kind != spec.mode:
             raise JudgeConfigError(f"rubric '{value}' is a {rubric.kind} rubric but the task's mode is {spec.mode}",
                                    file=where, field=field)
+    if any(refs[v] != v for _, v in names if v is not None):
+        spec = JudgeSpec.from_dict({**spec.to_dict(), **{n: refs[getattr(spec, n)] for n in (
+            "rubric", "rubric_reference", "rubric_multi_turn", "rubric_multi_turn_reference")
+            if getattr(spec, n) is not None}, "rubrics": [refs[r] for r in spec.rubrics]})
     if (spec.mode == "pairwise" or any(load_rubric(r).kind == "pairwise" for r in spec.rubrics)) and not spec.baseline:
         raise JudgeConfigError("a pairwise judge needs a baseline", file=where, field="metadata.judge.baseline")
     return spec

@@ -18,6 +18,7 @@ Each patch is idempotent and keeps the original callable reachable as ``__wrappe
 
 from __future__ import annotations
 
+import atexit
 import contextvars
 import functools
 import logging
@@ -262,13 +263,37 @@ def patch_evaluator(module: ModuleType) -> None:
                     del entry[key]
             output = getattr(tracker, "output_path", None) if tracker is not None else None
             where = _run_folder(tracker) if output else None
-            print(f"transeval: predict-only: answers of {', '.join(info['predicted'])} are saved"
-                  f"{f' in {where}' if where else ''}, not judged; judge them with "
-                  f"`transeval judge {output or '<output_path>'}`", file=sys.stderr)
+            say_last(f"transeval: predict-only: answers of {', '.join(info['predicted'])} are saved"
+                     f"{f' in {where}' if where else ''}, not judged; judge them with "
+                     f"`transeval judge {output or '<output_path>'}`")
         return results
 
     simple_evaluate.__transeval__ = True  # type: ignore[attr-defined]
     setattr(module, "simple_evaluate", simple_evaluate)  # noqa: B010
+
+
+def _lm_eval_cli() -> bool:
+    """Whether this process is lm-eval's command line (``lm_eval ...`` or ``python -m lm_eval ...``)."""
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    return Path(sys.argv[0] if sys.argv else "").name == "lm_eval" or getattr(spec, "name", "") in (
+        "lm_eval", "lm_eval.__main__")
+
+
+def say_last(line: str) -> None:
+    """Print ``line`` to stderr as the last thing the ``lm_eval`` command prints (right away from Python code).
+
+    lm-eval's command line prints its results table after ``simple_evaluate`` returns; a line printed here would
+    scroll above it. So under the command line the line is printed at exit, after stdout is flushed.
+    """
+    def say() -> None:
+        sys.stdout.flush()
+        print(line, file=sys.stderr, flush=True)
+
+    if _lm_eval_cli():
+        atexit.register(say)
+    else:
+        say()
 
 
 def _run_folder(tracker: Any) -> Path | None:
