@@ -168,13 +168,25 @@ def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
 
 
-def timed(cmd: list[str], env: dict[str, str], cwd: Path, stdin: str | None = None) -> float:
+def run(cmd: list[str], env: dict[str, str], cwd: Path, stdin: str | None = None) -> tuple[float, str]:
+    """Run a whole command; its wall time and stderr (exits on failure)."""
     t = time.perf_counter()
     res = subprocess.run(cmd, env=env, cwd=cwd, input=stdin, capture_output=True, text=True)
     elapsed = time.perf_counter() - t
     if res.returncode:
         raise SystemExit(f"{cmd[0]} failed ({res.returncode}):\n{res.stdout[-2000:]}\n{res.stderr[-4000:]}")
-    return elapsed
+    return elapsed, res.stderr
+
+
+def timed(cmd: list[str], env: dict[str, str], cwd: Path, stdin: str | None = None) -> float:
+    return run(cmd, env, cwd, stdin)[0]
+
+
+def imports_sdk(cmd: list[str], env: dict[str, str], cwd: Path) -> bool:
+    """Whether the command imports the ``openai`` SDK (``-X importtime``; an untimed extra run)."""
+    _, err = run([str(BIN / "python"), "-X", "importtime", *cmd], env, cwd)
+    return any(line.rsplit("|", 1)[-1].strip() == "openai" for line in err.splitlines()
+               if line.startswith("import time:"))
 
 
 def main() -> None:
@@ -210,6 +222,7 @@ def main() -> None:
             before = endpoint.judge_calls()
             warm = timed(cmd, ours_env, work)
             warm_calls = endpoint.judge_calls() - before
+            warm_sdk = imports_sdk(cmd, ours_env, work)
             fc = fc_calls = None
             if fc_python is not None:
                 shutil.rmtree(fc_cwd / "data" / "mtbench_bench" / "model_judgment", ignore_errors=True)
@@ -219,24 +232,29 @@ def main() -> None:
                             str(fc_judge_prompts(work)), "--judge-model", JUDGE, "--model-list", CANDIDATE,
                             "--mode", "single", "--parallel", str(c)], env, fc_cwd, stdin="\n")
                 fc_calls = endpoint.judge_calls() - before
-            rows.append((c, ideal, ours, ours_calls, warm, warm_calls, fc, fc_calls))
+            rows.append((c, ideal, ours, ours_calls, warm, warm_calls, warm_sdk, fc, fc_calls))
             print(f"C={c}: ideal {ideal:.2f} s, transeval {ours:.2f} s ({ours_calls} calls), warm {warm:.2f} s "
-                  f"({warm_calls} calls), FastChat {'-' if fc is None else f'{fc:.2f} s ({fc_calls} calls)'}",
-                  file=sys.stderr)
+                  f"({warm_calls} calls, SDK imported: {warm_sdk}), FastChat "
+                  f"{'-' if fc is None else f'{fc:.2f} s ({fc_calls} calls)'}; load average "
+                  f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}", file=sys.stderr)
     finally:
         endpoint.server.shutdown()
         shutil.rmtree(work, ignore_errors=True)
 
     print(f"\n160 MT-bench turn-judgments, endpoint latency L = {args.latency} s, whole commands (start-up included)\n")
-    print("| C  | ideal N*L/C | goal 1.2*ideal+1 | transeval judge | calls | FastChat gen_judgment | calls "
-          "| transeval / FastChat | warm rerun (calls) |")
+    print("| C  | ideal N*L/C | goal 1.2*ideal+2 | transeval judge | calls | FastChat gen_judgment | calls "
+          "| transeval / FastChat | warm rerun (calls) | SDK on rerun | goals met |")
     print("|----|-------------|------------------|-----------------|-------|-----------------------|-------"
-          "|----------------------|--------------------|")
-    for c, ideal, ours, n, warm, wn, fc, fn in rows:
+          "|----------------------|--------------------|--------------|-----------|")
+    for c, ideal, ours, n, warm, wn, sdk, fc, fn in rows:
         fc_s = "-" if fc is None else f"{fc:.2f} s"
         ratio = "-" if fc is None else f"{ours / fc:.2f}x"
-        print(f"| {c:<2} | {ideal:>9.2f} s | {1.2 * ideal + 1:>14.2f} s | {ours:>13.2f} s | {n:>5} "
-              f"| {fc_s:>21} | {fn if fn is not None else '-':>5} | {ratio:>20} | {warm:>9.2f} s ({wn}) |")
+        met = ours <= 1.2 * ideal + 2 and warm <= 1.0 and wn == 0 and not sdk
+        if fc is not None and c >= 16:
+            met = met and ours <= 0.5 * fc
+        print(f"| {c:<2} | {ideal:>9.2f} s | {1.2 * ideal + 2:>14.2f} s | {ours:>13.2f} s | {n:>5} "
+              f"| {fc_s:>21} | {fn if fn is not None else '-':>5} | {ratio:>20} | {warm:>9.2f} s ({wn}) "
+              f"| {'yes' if sdk else 'no':>12} | {'yes' if met else 'NO':>9} |")
 
 
 def fc_judge_prompts(work: Path) -> Path:

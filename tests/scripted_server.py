@@ -220,17 +220,20 @@ class ScriptedOpenAI:
                 return Reply(200, json.dumps({"id": file_id, "object": "file", "purpose": "batch"}))
         return Reply(400, json.dumps({"error": {"message": "no file part"}}))
 
-    def create_batch(self, body: dict[str, Any]) -> Reply:
-        """``POST /batches``: answer every line now, reveal the results after ``batch_polls`` status checks."""
+    def create_batch(self, body: dict[str, Any], azure: bool = False) -> Reply:
+        """``POST /batches``: answer every line now, reveal the results after ``batch_polls`` status checks.
+
+        Lines and batch name ``/v1/chat/completions`` (``/chat/completions`` on Azure, where the model is the
+        deployment)."""
+        url = "/chat/completions" if azure else "/v1/chat/completions"
         raw = self.files.get(str(body.get("input_file_id")))
         if raw is None:
             return Reply(404, json.dumps({"error": {"message": "no such file"}}))
-        if body.get("endpoint") != "/v1/chat/completions" or body.get("completion_window") != "24h":
+        if body.get("endpoint") != url or body.get("completion_window") != "24h":
             return Reply(400, json.dumps({"error": {"message": "endpoint or completion_window not supported"}}))
         lines = [json.loads(line) for line in raw.decode().splitlines() if line.strip()]
-        if any(line.get("method") != "POST" or line.get("url") != "/v1/chat/completions" for line in lines):
-            return Reply(400, json.dumps({"error": {"message": "each line needs method POST and url "
-                                                               "/v1/chat/completions"}}))
+        if any(line.get("method") != "POST" or line.get("url") != url for line in lines):
+            return Reply(400, json.dumps({"error": {"message": f"each line needs method POST and url {url}"}}))
         out, err = [], []
         if self.batch_final == "expired":  # the unprocessed half comes back in the error file, as OpenAI does
             lines, dropped = lines[: len(lines) // 2], lines[len(lines) // 2:]
@@ -281,7 +284,7 @@ class ScriptedOpenAI:
     def handle(self, path: str, body: dict[str, Any]) -> Reply:
         """What to answer to one POST."""
         if path.endswith("/batches"):
-            return self.create_batch(body)
+            return self.create_batch(body, azure=path.startswith("/openai/"))
         if not path.endswith("/chat/completions"):
             return Reply(404, json.dumps({"error": {"message": "not found"}}))
         model = str(body.get("model", ""))
