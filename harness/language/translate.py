@@ -3,10 +3,10 @@
 The translator is any OpenAI-compatible chat endpoint, reached exactly like the judge (``OPENAI_BASE_URL``,
 ``OPENAI_API_KEY``, or Azure OpenAI's ``AZURE_OPENAI_ENDPOINT``, ``AZURE_OPENAI_API_KEY``, ``OPENAI_API_VERSION``;
 the model from ``--model``, ``$TRANSEVAL_TRANSLATE_MODEL`` or :data:`DEFAULT_TRANSLATE_MODEL`, the deployment on
-Azure), through the judge's client (the ``openai`` SDK, imported only when a text misses the cache) and cache (:class:`~transeval.judges.client.JudgeClient`,
-:class:`~transeval.judges.cache.JudgeCache`): calls run concurrently, retry on 429/5xx/timeouts, and a rerun makes
-no calls. The prompt is a rubric-like YAML file (``judges/prompts/translate.yaml``) whose version and hash are in
-every cache key and in the provenance.
+Azure), through the judge's client (the ``openai`` SDK, imported only when a text misses the cache) and cache
+(:class:`~transeval.judges.client.JudgeClient`, :class:`~transeval.judges.cache.JudgeCache`): calls run
+concurrently, retry on 429/5xx/timeouts, and a rerun makes no calls. The prompt is a rubric-like YAML file
+(``judges/prompts/translate.yaml``) whose version and hash are in every cache key and in the provenance.
 
 Which fields: ``--field`` (repeatable), or the task's metadata (``--task``): ``translate_fields`` (a list), else
 ``prompt_field`` (single-turn judged tasks; AdvBench's ``goal``), else ``turns_field`` (multi-turn judged tasks,
