@@ -355,3 +355,25 @@ def test_cli_judges_through_azure_and_an_all_cached_rerun_never_imports_the_sdk(
     assert "SDK: []" in second.stdout, second.stdout
     assert "0 API calls" in second.stderr and server.judge_calls() == 4
     assert SECRET not in first.stderr + second.stderr + first.stdout
+
+
+def test_proxy_and_organization_headers_come_from_the_environment(server, settings, monkeypatch):
+    """``HTTP_PROXY`` routes the judge (endpoint check included) through the proxy, ``NO_PROXY`` bypasses it;
+    ``OPENAI_ORG_ID`` / ``OPENAI_PROJECT_ID`` are sent as the SDK sends them."""
+    proxy = server.base_url.removesuffix("/v1")  # the scripted server answers absolute-URI (proxy) requests too
+    monkeypatch.setenv("HTTP_PROXY", proxy)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.setenv("OPENAI_ORG_ID", "org-scripted")
+    monkeypatch.setenv("OPENAI_PROJECT_ID", "proj-scripted")
+    far = replace(settings, base_url="http://judge.example.invalid/v1", max_retries=0)
+    check_endpoint(far)
+    judgments, _ = judge_conversations([conv("1", ["คำตอบ", "คำตอบสอง"])], far)
+    assert all(j.score is not None for j in judgments) and server.judge_calls() == 2
+    assert [h["host"] for h in server.headers_seen] == ["judge.example.invalid"] * 3, "all through the proxy"
+    assert all(h.get("openai-organization") == "org-scripted" and h.get("openai-project") == "proj-scripted"
+               for h in server.headers_seen)
+    monkeypatch.setenv("NO_PROXY", "judge.example.invalid")
+    with pytest.raises(JudgeConfigError, match="judge endpoint http://judge.example.invalid/v1 unreachable"):
+        check_endpoint(far)
+    assert len(server.headers_seen) == 3, "NO_PROXY: the proxy was not asked"
