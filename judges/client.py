@@ -261,15 +261,18 @@ class JudgeClient:
             _StatusError: any other error status (a redirect included).
             ValueError: a body that is not a JSON object.
         """
+        import httpx2
         import openai
 
         try:
-            raw = await sdk.chat.completions.with_raw_response.create(**payload)
+            # The SDK's request method (auth, Azure deployment path and api-version, typed errors) with the body as
+            # built here: no per-request transformation of typed parameters, the reply read by :func:`reply_of`.
+            raw = await sdk.post("/chat/completions", body=payload, cast_to=httpx2.Response)
         except openai.APIConnectionError as exc:
             raise connection_error(exc, self.settings.timeout_s, self._scrub) from None
         except openai.APIStatusError as exc:
             raise status_error(exc, self._scrub) from None
-        data = json.loads(raw.http_response.content)
+        data = json.loads(raw.content)
         if not isinstance(data, dict):
             raise ValueError("the reply is not a JSON object")
         return data
