@@ -5,12 +5,12 @@ One ``AsyncOpenAI`` client per judging round (``AsyncAzureOpenAI`` when ``AZURE_
 flight over an HTTP connection pool of that size. The SDK and its HTTP stack are imported only when a request
 misses the cache, so an all-cached rerun never pays for their import.
 
-Trust rules, from the SDK's HTTP client (httpx) where it provides them: proxies from ``HTTP(S)_PROXY`` /
-``NO_PROXY`` and CA bundles from ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` (``trust_env``), ``OPENAI_ORG_ID`` /
-``OPENAI_PROJECT_ID`` headers (the SDK's own variables), and redirects never followed (the API key would go
-wherever a redirect points): a 3xx is a one-line error naming its target. Retries are transeval's own
-(exponential backoff with jitter, a server's ``Retry-After`` honoured, on 429, 408, 409, 5xx, timeouts and
-connection errors; the SDK's own retries are off), so every attempt is counted and bounded by
+Trust rules, from the SDK's HTTP client (``httpx2`` for openai 3.x, ``httpx`` before) where it provides them:
+proxies from ``HTTP(S)_PROXY`` / ``NO_PROXY`` and CA bundles from ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``
+(``trust_env``), ``OPENAI_ORG_ID`` / ``OPENAI_PROJECT_ID`` headers (the SDK's own variables), and redirects never
+followed (the API key would go wherever a redirect points): a 3xx is a one-line error naming its target. Retries are
+transeval's own (exponential backoff with jitter, a server's ``Retry-After`` honoured, on 429, 408, 409, 5xx,
+timeouts and connection errors; the SDK's own retries are off), so every attempt is counted and bounded by
 ``TRANSEVAL_JUDGE_MAX_RETRIES``. Replies go through the persistent cache, so a rerun makes no calls. No torch or
 lm-eval import here.
 """
@@ -77,6 +77,13 @@ def request_body(settings: JudgeSettings, req: JudgeRequest, json_schema: bool =
     return body
 
 
+def http_library() -> Any:
+    """The HTTP library the installed SDK is built on: ``httpx2`` (openai 3.x), else ``httpx`` (openai 1.x, 2.x)."""
+    from openai import _base_client
+
+    return getattr(_base_client, "httpx2", None) or getattr(_base_client, "httpx")  # noqa: B009 - absent in 3.x
+
+
 def sdk_client(settings: JudgeSettings, *, asynchronous: bool, connections: int = 1,
                timeout_s: float | None = None) -> Any:
     """An ``openai`` SDK client for the judge endpoint (imports the SDK: call it only when a request is due).
@@ -92,12 +99,12 @@ def sdk_client(settings: JudgeSettings, *, asynchronous: bool, connections: int 
         connections: Connections in the pool (the judge's ``concurrency``).
         timeout_s: Per-request timeout (default ``settings.timeout_s``).
     """
-    import httpx2
     import openai
 
-    timeout = httpx2.Timeout(timeout_s or settings.timeout_s)
-    limits = httpx2.Limits(max_connections=connections, max_keepalive_connections=connections)
-    http_kind = httpx2.AsyncClient if asynchronous else httpx2.Client
+    httpx = http_library()
+    timeout = httpx.Timeout(timeout_s or settings.timeout_s)
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    http_kind = httpx.AsyncClient if asynchronous else httpx.Client
     http = http_kind(timeout=timeout, limits=limits, follow_redirects=False, trust_env=True)
     common: dict[str, Any] = {"api_key": settings.api_key or "EMPTY", "max_retries": 0, "timeout": timeout,
                               "http_client": http}
@@ -261,13 +268,12 @@ class JudgeClient:
             _StatusError: any other error status (a redirect included).
             ValueError: a body that is not a JSON object.
         """
-        import httpx2
         import openai
 
         try:
             # The SDK's request method (auth, Azure deployment path and api-version, typed errors) with the body as
             # built here: no per-request transformation of typed parameters, the reply read by :func:`reply_of`.
-            raw = await sdk.post("/chat/completions", body=payload, cast_to=httpx2.Response)
+            raw = await sdk.post("/chat/completions", body=payload, cast_to=http_library().Response)
         except openai.APIConnectionError as exc:
             raise connection_error(exc, self.settings.timeout_s, self._scrub) from None
         except openai.APIStatusError as exc:
