@@ -4,7 +4,9 @@ Both judge the same 160 MT-bench turn-judgments (80 English questions x 2 turns,
 GPT-4 reference answers for math/reasoning/coding) against one local OpenAI-compatible endpoint that answers
 every judge request after ``L`` seconds (default 0.5). For each concurrency C the table shows the ideal
 ``N * L / C``, each tool's whole-command wall time (process start-up included) and, for transeval, a warm rerun
-that makes 0 calls. Goal (issue 13): transeval <= 1.2 x ideal + 1 s at every C, warm rerun <= 1 s. Every row
+that makes 0 calls and must not import the ``openai`` SDK (checked with ``-X importtime`` in an extra, untimed
+run). Goals (issue 19, transeval judging through the SDK): transeval <= 1.2 x ideal + 2 s at every C and <= 0.5 x
+FastChat's time at C >= 16, warm rerun <= 1 s without the SDK. The load average is printed with each row. Every row
 starts from an empty judge cache; the folder holds the unpacked language-ID model, as a user's does after the
 first run (unpacking it once takes about 0.5 s more).
 
