@@ -22,11 +22,11 @@ Usage::
 Measured here (2 cores shared with other sessions, 2026-12-04, transeval judging through openai 3.60 / httpx2;
 load average 0.1-1.1 during the rows, 2.6 during the C = 64 row)::
 
-    | C  | ideal N*L/C | goal 1.2*ideal+2 | transeval judge | FastChat gen_judgment | transeval / FastChat | warm rerun |
-    | 1  |     80.00 s |          98.00 s |         89.00 s |               90.50 s |                0.98x |     0.46 s |
-    | 4  |     20.00 s |          26.00 s |         23.15 s |               25.06 s |                0.92x |     0.50 s |
-    | 16 |      5.00 s |           8.00 s |          6.77 s |                8.70 s |                0.78x |     0.49 s |
-    | 64 |      1.25 s |           3.50 s |          3.57 s |                4.71 s |                0.76x |     0.51 s |
+    | C  | ideal N*L/C | goal 1.2*ideal+2 | transeval judge | FastChat gen_judgment | transeval / FastChat | warm   |
+    | 1  |     80.00 s |          98.00 s |         89.00 s |               90.50 s |                0.98x | 0.46 s |
+    | 4  |     20.00 s |          26.00 s |         23.15 s |               25.06 s |                0.92x | 0.50 s |
+    | 16 |      5.00 s |           8.00 s |          6.77 s |                8.70 s |                0.78x | 0.49 s |
+    | 64 |      1.25 s |           3.50 s |          3.57 s |                4.71 s |                0.76x | 0.51 s |
 
 (160 calls each, both tools, every row; every warm rerun made 0 calls and imported no SDK. At C = 64, 160 calls
 take at least ceil(160 / 64) x 0.5 = 1.5 s however they are scheduled. Rerun of C = 64 twice and C = 16 at load
