@@ -17,21 +17,19 @@ failures, ``content`` for a 4xx about the request) and a rerun with ``--batch`` 
 only. Batch requests carry no ``response_format`` (a model without JSON-schema support would reject every line,
 and a batch has no per-request fallback): the parsers read free-text replies. A batch holds at most 50,000
 requests and 190 MB (OpenAI's limits are 50,000 and 200 MB); more makes several. The ledger is locked while it
-is read and written, so two commands sharing one cache neither lose nor duplicate a batch. Standard library
-HTTP only.
+is read and written, so two commands sharing one cache neither lose nor duplicate a batch. HTTP goes through the
+``openai`` SDK (``files``, ``batches``), with the judge's client rules (:func:`~transeval.judges.client.sdk_client`:
+no redirects followed, proxies and CA bundles from the environment, Azure OpenAI when configured: there the lines
+and the batch name ``/chat/completions`` and the model is the deployment).
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import http.client
 import json
 import os
 import time
-import urllib.error
-import urllib.request
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,14 +40,12 @@ from transeval.judges.cache import CachedReply, JudgeCache
 from transeval.judges.client import (
     OPENAI_BASE_URL,
     JudgeRequest,
-    auth_headers,
     kind_of_status,
     public_url,
     reply_of,
     request_body,
 )
 from transeval.judges.config import JudgeSettings
-from transeval.judges.http import open_url
 
 #: Batch states after which nothing more will come.
 FINAL = ("completed", "failed", "expired", "cancelled")
@@ -89,42 +85,49 @@ class BatchHTTPError(TransevalError):
 
 
 class BatchAPI:
-    """The few Files and Batches endpoints we use, over urllib (the key only in the Authorization header)."""
+    """The few Files and Batches endpoints we use, through the ``openai`` SDK (the same client rules as judging)."""
 
     def __init__(self, settings: JudgeSettings) -> None:
+        from transeval.judges.client import sdk_client
+
         self.base = (settings.base_url or OPENAI_BASE_URL).rstrip("/")
         self._key = settings.api_key or "EMPTY"
-        self._timeout = min(settings.timeout_s, 300.0)
+        self._key_var = "AZURE_OPENAI_API_KEY" if settings.azure_api_version else "OPENAI_API_KEY"
+        self._url_var = "AZURE_OPENAI_ENDPOINT" if settings.azure_api_version else "OPENAI_BASE_URL"
+        self._client = sdk_client(settings, asynchronous=False, timeout_s=min(settings.timeout_s, 300.0))
 
-    def _send(self, method: str, path: str, data: bytes | None = None, content_type: str | None = None) -> bytes:
-        headers = auth_headers(self._key)
-        headers.pop("Content-Type", None)
-        if content_type:
-            headers["Content-Type"] = content_type
-        request = urllib.request.Request(f"{self.base}{path}", data=data, method=method, headers=headers)
+    def close(self) -> None:
+        """Close the HTTP connections."""
+        self._client.close()
+
+    def _send(self, method: str, path: str, call: Callable[[], Any]) -> bytes:
+        """The raw body of one SDK call (``call`` returns a raw response); errors as one line."""
+        import openai
+
         try:
-            return open_url(request, timeout=self._timeout)
-        except urllib.error.HTTPError as exc:
-            detail = exc.read().decode("utf-8", "replace")[:300].replace(self._key, "***")
-            if exc.code in (401, 403):
+            raw = call()
+            return bytes(raw.http_response.content)
+        except openai.APIStatusError as exc:
+            code = exc.status_code
+            detail = exc.response.content.decode("utf-8", "replace")[:300].replace(self._key, "***")
+            if code in (401, 403):
                 raise JudgeConfigError(f"batch endpoint {public_url(self.base)} rejected the API key "
-                                       f"(HTTP {exc.code}); check OPENAI_API_KEY") from None
-            if exc.code == 404 and path in ("/files", "/batches"):
+                                       f"(HTTP {code}); check {self._key_var}") from None
+            if code == 404 and path in ("/files", "/batches"):
                 raise JudgeConfigError(f"{public_url(self.base)} has no Batch API ({method} {path}: HTTP 404); "
                                        "judge without --batch") from None
-            if 300 <= exc.code < 400:
-                raise JudgeConfigError(f"batch endpoint {public_url(self.base)} redirects (HTTP {exc.code}) to "
-                                       f"{public_url(exc.headers.get('location'))}; set OPENAI_BASE_URL to the "
-                                       "final URL") from None
-            raise BatchHTTPError(exc.code, f"batch API {method} {path}: HTTP {exc.code}: "
+            if 300 <= code < 400:
+                raise JudgeConfigError(f"batch endpoint {public_url(self.base)} redirects (HTTP {code}) to "
+                                       f"{public_url(exc.response.headers.get('location'))}; set {self._url_var} "
+                                       "to the final URL") from None
+            raise BatchHTTPError(code, f"batch API {method} {path}: HTTP {code}: "
                                  f"{' '.join(detail.split())}") from None
-        except (OSError, ValueError, http.client.HTTPException) as exc:
-            raise TransevalError(f"batch API {public_url(self.base)} unreachable ({method} {path}: "
-                                 f"{getattr(exc, 'reason', exc)})") from None
+        except openai.APIConnectionError as exc:
+            why = "timed out" if isinstance(exc, openai.APITimeoutError) else exc.__cause__ or exc
+            raise TransevalError(f"batch API {public_url(self.base)} unreachable ({method} {path}: {why})") from None
 
-    def _json(self, method: str, path: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
-        data = None if payload is None else json.dumps(payload).encode()
-        raw = self._send(method, path, data, "application/json" if data is not None else None)
+    def _json(self, method: str, path: str, call: Callable[[], Any]) -> dict[str, Any]:
+        raw = self._send(method, path, call)
         try:
             out = json.loads(raw)
         except ValueError:
@@ -135,32 +138,26 @@ class BatchAPI:
 
     def upload(self, name: str, content: bytes) -> str:
         """Upload a JSONL file for a batch; its file id."""
-        boundary = uuid.uuid4().hex
-        body = b"".join([
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbatch\r\n".encode(),
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n"
-            "Content-Type: application/jsonl\r\n\r\n".encode(),
-            content,
-            f"\r\n--{boundary}--\r\n".encode(),
-        ])
-        raw = self._send("POST", "/files", body, f"multipart/form-data; boundary={boundary}")
-        try:
-            return str(json.loads(raw)["id"])
-        except (ValueError, KeyError, TypeError):
-            raise TransevalError("batch API POST /files: no file id in the reply") from None
+        out = self._json("POST", "/files", lambda: self._client.files.with_raw_response.create(
+            file=(name, content, "application/jsonl"), purpose="batch"))
+        if not out.get("id"):
+            raise TransevalError("batch API POST /files: no file id in the reply")
+        return str(out["id"])
 
-    def create(self, file_id: str, metadata: dict[str, str]) -> dict[str, Any]:
+    def create(self, file_id: str, metadata: dict[str, str], endpoint: str) -> dict[str, Any]:
         """Create a chat-completions batch over an uploaded file (24 h window); the batch object."""
-        return self._json("POST", "/batches", {"input_file_id": file_id, "endpoint": "/v1/chat/completions",
-                                               "completion_window": "24h", "metadata": metadata})
+        return self._json("POST", "/batches", lambda: self._client.batches.with_raw_response.create(
+            input_file_id=file_id, endpoint=endpoint, completion_window="24h", metadata=metadata))
 
     def retrieve(self, batch_id: str) -> dict[str, Any]:
         """The batch object (``status``, ``output_file_id``, ``error_file_id``, ``request_counts``)."""
-        return self._json("GET", f"/batches/{batch_id}")
+        return self._json("GET", f"/batches/{batch_id}",
+                          lambda: self._client.batches.with_raw_response.retrieve(batch_id))
 
     def content(self, file_id: str) -> bytes:
         """A file's content (a batch's output or error JSONL)."""
-        return self._send("GET", f"/files/{file_id}/content")
+        return self._send("GET", f"/files/{file_id}/content",
+                          lambda: self._client.files.with_raw_response.content(file_id))
 
 
 class BatchLedger:
@@ -291,21 +288,28 @@ def run_batch(requests: Sequence[JudgeRequest], settings: JudgeSettings, wait: b
         needed = {k: r for k, r in unique.items() if cache.get(k) is None}
         endpoint = public_url(settings.base_url)
         ledger = BatchLedger(settings.cache_path)
-        api = BatchAPI(settings)
+        apis: list[BatchAPI] = []
+
+        def api_() -> BatchAPI:  # the SDK is imported only when a batch is submitted or polled
+            if not apis:
+                apis.append(BatchAPI(settings))
+            return apis[0]
+
+        url = "/chat/completions" if settings.azure_api_version else "/v1/chat/completions"
         submitted: list[str] = []
         with ledger.locked():  # find and record batches under one lock: two commands never submit the same keys
             mine = [e for e in ledger.open_batches(endpoint, settings.model) if set(e["keys"]) & needed.keys()]
             covered = {k for e in mine for k in e["keys"]}
             todo = [r for k, r in needed.items() if k not in covered]
-            lines = [json.dumps({"custom_id": r.key, "method": "POST", "url": "/v1/chat/completions",
+            lines = [json.dumps({"custom_id": r.key, "method": "POST", "url": url,
                                  "body": request_body(settings, r, json_schema=False)},
                                 ensure_ascii=False).encode() + b"\n" for r in todo]
             start = 0
             for chunk in _chunks(lines):
                 keys = [r.key for r in todo[start:start + len(chunk)]]
                 start += len(chunk)
-                file_id = api.upload(f"transeval-judge-{int(time.time())}.jsonl", b"".join(chunk))
-                batch = api.create(file_id, {"tool": "transeval judge", "requests": str(len(chunk))})
+                file_id = api_().upload(f"transeval-judge-{int(time.time())}.jsonl", b"".join(chunk))
+                batch = api_().create(file_id, {"tool": "transeval judge", "requests": str(len(chunk))}, url)
                 entry: dict[str, Any] = {
                     "id": str(batch["id"]), "endpoint": endpoint, "model": settings.model, "input_file_id": file_id,
                     "keys": keys, "submitted_at": int(time.time()), "collected": False}
@@ -326,7 +330,7 @@ def run_batch(requests: Sequence[JudgeRequest], settings: JudgeSettings, wait: b
             still = []
             for entry in waiting:
                 try:
-                    info = api.retrieve(entry["id"])
+                    info = api_().retrieve(entry["id"])
                     poll_failures = 0
                 except BatchHTTPError as exc:
                     if exc.status != 404:
@@ -348,7 +352,7 @@ def run_batch(requests: Sequence[JudgeRequest], settings: JudgeSettings, wait: b
                 got: dict[str, tuple[CachedReply | None, tuple[str, str] | None]] = {}
                 for field in ("error_file_id", "output_file_id"):
                     if info.get(field):
-                        got.update(_parse_output(api.content(str(info[field]))))
+                        got.update(_parse_output(api_().content(str(info[field]))))
                 errors = (info.get("errors") or {}).get("data") if isinstance(info.get("errors"), dict) else None
                 why_batch = "; ".join(str(e.get("message")) for e in errors or [] if isinstance(e, dict))
                 n_answered = 0
@@ -375,4 +379,6 @@ def run_batch(requests: Sequence[JudgeRequest], settings: JudgeSettings, wait: b
             time.sleep(poll_s * (2 ** min(poll_failures, 4)))
         return BatchOutcome(tuple(submitted), tuple(collected), answered, failed, tuple(pending), len(needed))
     finally:
+        for api in apis:
+            api.close()
         cache.close()

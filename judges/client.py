@@ -1,11 +1,18 @@
-"""The judge client: any OpenAI-compatible chat-completions endpoint.
+"""The judge client: any OpenAI-compatible chat-completions endpoint, through the ``openai`` SDK.
 
-Calls run concurrently (bounded by ``concurrency``: that many worker threads, each with one keep-alive
-connection, :mod:`transeval.judges.http`), retry with exponential backoff and jitter on 429, 408, 409, 5xx,
-timeouts and connection errors, and go through the persistent cache, so a rerun makes no calls. The endpoint is
-spoken to directly (``POST {base}/chat/completions``, ``GET {base}/models``) rather than through the ``openai``
-SDK, whose import alone takes about a second: the judge command's start-up is part of every judging run
-(issue 13). No torch or lm-eval import here.
+One ``AsyncOpenAI`` client per judging round (``AsyncAzureOpenAI`` when ``AZURE_OPENAI_ENDPOINT`` is set:
+``api-key`` header, ``api-version`` query, the judge model as the deployment name), ``concurrency`` requests in
+flight over an HTTP connection pool of that size. The SDK and its HTTP stack are imported only when a request
+misses the cache, so an all-cached rerun never pays for their import.
+
+Trust rules, from the SDK's HTTP client (``httpx2`` for openai 3.x, ``httpx`` before) where it provides them:
+proxies from ``HTTP(S)_PROXY`` / ``NO_PROXY`` and CA bundles from ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``
+(``trust_env``), ``OPENAI_ORG_ID`` / ``OPENAI_PROJECT_ID`` headers (the SDK's own variables), and redirects never
+followed (the API key would go wherever a redirect points): a 3xx is a one-line error naming its target. Retries are
+transeval's own (exponential backoff with jitter, a server's ``Retry-After`` honoured, on 429, 408, 409, 5xx,
+timeouts and connection errors; the SDK's own retries are off), so every attempt is counted and bounded by
+``TRANSEVAL_JUDGE_MAX_RETRIES``. Replies go through the persistent cache, so a rerun makes no calls. No torch or
+lm-eval import here.
 """
 
 from __future__ import annotations
@@ -13,28 +20,20 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import random
 import re
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tqdm.auto import tqdm
 from transeval.core.errors import JudgeConfigError
 from transeval.judges.cache import CachedReply, JudgeCache
-from transeval.judges.config import HOW_TO, JudgeSettings, normalize_base_url
-
-if TYPE_CHECKING:
-    from concurrent.futures import ThreadPoolExecutor
-
-    from transeval.judges.http import Transport
+from transeval.judges.config import HOW_TO, OPENAI_BASE_URL, JudgeSettings, normalize_base_url
 
 log = logging.getLogger(__name__)
-OPENAI_BASE_URL = "https://api.openai.com/v1"
+__all__ = ["OPENAI_BASE_URL", "JudgeClient", "JudgeRequest", "JudgeResult", "check_endpoint", "sdk_client"]
 
 
 class _StatusError(Exception):
@@ -78,13 +77,65 @@ def request_body(settings: JudgeSettings, req: JudgeRequest, json_schema: bool =
     return body
 
 
-def auth_headers(api_key: str | None) -> dict[str, str]:
-    """Request headers: the key, and the organization / project headers when set (as the OpenAI SDK sends)."""
-    headers = {"Authorization": f"Bearer {api_key or 'EMPTY'}", "Content-Type": "application/json"}
-    for env, name in (("OPENAI_ORG_ID", "OpenAI-Organization"), ("OPENAI_PROJECT_ID", "OpenAI-Project")):
-        if os.environ.get(env):
-            headers[name] = os.environ[env]
-    return headers
+def http_library() -> Any:
+    """The HTTP library the installed SDK is built on: ``httpx2`` (openai 3.x), else ``httpx`` (openai 1.x, 2.x)."""
+    from openai import _base_client
+
+    return getattr(_base_client, "httpx2", None) or getattr(_base_client, "httpx")  # noqa: B009 - absent in 3.x
+
+
+def sdk_client(settings: JudgeSettings, *, asynchronous: bool, connections: int = 1,
+               timeout_s: float | None = None) -> Any:
+    """An ``openai`` SDK client for the judge endpoint (imports the SDK: call it only when a request is due).
+
+    ``OpenAI``/``AsyncOpenAI`` for ``settings.base_url`` (OpenAI's when None), or ``AzureOpenAI``/
+    ``AsyncAzureOpenAI`` when ``settings.azure_api_version`` is set (``base_url`` is then the Azure endpoint, the
+    model the deployment). The HTTP client never follows redirects, reads proxies and CA bundles from the
+    environment, and pools ``connections`` connections; the SDK's own retries are off (see :class:`JudgeClient`).
+
+    Args:
+        settings: Endpoint, key and timeout.
+        asynchronous: The async client (judging) or the sync one (endpoint check, Batch API).
+        connections: Connections in the pool (the judge's ``concurrency``).
+        timeout_s: Per-request timeout (default ``settings.timeout_s``).
+    """
+    import openai
+
+    httpx = http_library()
+    timeout = httpx.Timeout(timeout_s or settings.timeout_s)
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    http_kind = httpx.AsyncClient if asynchronous else httpx.Client
+    http = http_kind(timeout=timeout, limits=limits, follow_redirects=False, trust_env=True)
+    common: dict[str, Any] = {"api_key": settings.api_key or "EMPTY", "max_retries": 0, "timeout": timeout,
+                              "http_client": http}
+    if settings.azure_api_version:
+        azure = openai.AsyncAzureOpenAI if asynchronous else openai.AzureOpenAI
+        return azure(azure_endpoint=settings.base_url or "", api_version=settings.azure_api_version, **common)
+    plain = openai.AsyncOpenAI if asynchronous else openai.OpenAI
+    return plain(base_url=settings.base_url or OPENAI_BASE_URL, **common)
+
+
+def status_error(exc: Any, scrub: Callable[[str], str]) -> _StatusError | _Retryable:
+    """An SDK ``APIStatusError`` as a retryable failure or a final status error (a 3xx names its target)."""
+    status = int(exc.status_code)
+    headers = exc.response.headers
+    if 300 <= status < 400:  # never followed: the key would go wherever it points
+        return _StatusError(status, f"HTTP {status}: the endpoint redirects to "
+                            f"{public_url(headers.get('location'))}; set OPENAI_BASE_URL to the final URL")
+    message = f"HTTP {status}: {scrub(_error_message(exc.response.content))}"
+    if _retryable_status(status):
+        return _Retryable(message, headers)
+    return _StatusError(status, message, headers)
+
+
+def connection_error(exc: Any, timeout_s: float, scrub: Callable[[str], str]) -> _Retryable:
+    """An SDK ``APIConnectionError`` (or ``APITimeoutError``) as a retryable failure naming its cause."""
+    import openai
+
+    if isinstance(exc, openai.APITimeoutError):
+        return _Retryable(f"timed out after {timeout_s:g} s")
+    cause = exc.__cause__ or exc
+    return _Retryable(f"connection error ({type(cause).__name__}): {scrub(str(cause))}")
 
 
 @dataclass(frozen=True)
@@ -187,8 +238,7 @@ class JudgeClient:
             retry_after = 0.0
         return max(wait, min(retry_after, 60.0))
 
-    async def _one(self, http: Callable[[], tuple[Transport, ThreadPoolExecutor]], sem: asyncio.Semaphore,
-                   req: JudgeRequest) -> JudgeResult:
+    async def _one(self, sdk: Callable[[], Any], sem: asyncio.Semaphore, req: JudgeRequest) -> JudgeResult:
         hit = self.cache.get(req.key)
         if hit is not None:
             return JudgeResult(hit.text, None, hit.prompt_tokens, hit.completion_tokens, cached=True,
@@ -206,49 +256,36 @@ class JudgeClient:
                     break
                 await asyncio.sleep(0.05)
             try:
-                return await self._call(http(), req)
+                return await self._call(sdk(), req)
             finally:
                 self.cache.release(req.key)
 
-    def _post(self, transport: Transport, payload: dict[str, Any]) -> dict[str, Any]:
-        """One HTTP attempt (in a worker thread); the decoded chat completion.
+    async def _post(self, sdk: Any, payload: dict[str, Any]) -> dict[str, Any]:
+        """One HTTP attempt through the SDK; the decoded chat completion.
 
         Raises:
             _Retryable: connection error, timeout, or a retryable status.
-            _StatusError: any other error status.
+            _StatusError: any other error status (a redirect included).
             ValueError: a body that is not a JSON object.
         """
-        import http.client
+        import openai
 
         try:
-            resp = transport.post("/chat/completions", json.dumps(payload).encode(),
-                                  auth_headers(self.settings.api_key))
-        except TimeoutError:
-            raise _Retryable(f"timed out after {self.settings.timeout_s:g} s") from None
-        except (OSError, http.client.HTTPException) as exc:
-            raise _Retryable(f"connection error ({type(exc).__name__}): {self._scrub(str(exc))}") from None
-        if 300 <= resp.status < 400:  # never followed: the key would go wherever it points
-            raise _StatusError(resp.status, f"HTTP {resp.status}: the endpoint redirects to "
-                               f"{public_url(resp.headers.get('location'))}; set OPENAI_BASE_URL to the final URL")
-        if resp.status >= 400:
-            message = f"HTTP {resp.status}: {self._scrub(_error_message(resp.body))}"
-            if _retryable_status(resp.status):
-                raise _Retryable(message, resp.headers)
-            raise _StatusError(resp.status, message, resp.headers)
-        data = json.loads(resp.body)
+            # The SDK's request method (auth, Azure deployment path and api-version, typed errors) with the body as
+            # built here: no per-request transformation of typed parameters, the reply read by :func:`reply_of`.
+            raw = await sdk.post("/chat/completions", body=payload, cast_to=http_library().Response)
+        except openai.APIConnectionError as exc:
+            raise connection_error(exc, self.settings.timeout_s, self._scrub) from None
+        except openai.APIStatusError as exc:
+            raise status_error(exc, self._scrub) from None
+        data = json.loads(raw.content)
         if not isinstance(data, dict):
             raise ValueError("the reply is not a JSON object")
         return data
 
-    async def _call(self, http: tuple[Transport, ThreadPoolExecutor], req: JudgeRequest) -> JudgeResult:
+    async def _call(self, sdk: Any, req: JudgeRequest) -> JudgeResult:
         """One request to the endpoint, retried with backoff on 429/5xx/timeouts/connection errors."""
         s = self.settings
-        loop = asyncio.get_running_loop()
-        transport, pool = http
-
-        async def post(payload: dict[str, Any]) -> dict[str, Any]:
-            return await loop.run_in_executor(pool, self._post, transport, payload)
-
         last = "no attempt"
         self.calls += 1
         for attempt in range(s.max_retries + 1):
@@ -256,14 +293,14 @@ class JudgeClient:
                 self.attempts += 1
                 if req.json_schema is not None and self._json_ok:
                     try:
-                        data = await post(request_body(s, req))
+                        data = await self._post(sdk, request_body(s, req))
                     except _StatusError as exc:
                         if exc.status != 400:
                             raise
                         self._json_ok = False  # the endpoint does not take response_format: parse free text
-                        data = await post(request_body(s, req, json_schema=False))
+                        data = await self._post(sdk, request_body(s, req, json_schema=False))
                 else:
-                    data = await post(request_body(s, req, json_schema=False))
+                    data = await self._post(sdk, request_body(s, req, json_schema=False))
                 reply = reply_of(data)
                 if reply is None:
                     return JudgeResult(None, "malformed judge response: no message content",
@@ -288,22 +325,17 @@ class JudgeClient:
         s = self.settings
         sem = asyncio.Semaphore(s.concurrency)
         bar = tqdm(total=len(requests), desc=desc, unit="call", file=sys.stderr, disable=not requests)
-        opened: list[tuple[Transport, ThreadPoolExecutor]] = []
+        opened: list[Any] = []
 
-        def http() -> tuple[Transport, ThreadPoolExecutor]:
-            # Opened at the first request the cache cannot answer (a warm rerun opens none): ``concurrency``
-            # worker threads, each with its own keep-alive connection.
+        def sdk() -> Any:
+            # Made at the first request the cache cannot answer (a warm rerun imports no SDK): one async client,
+            # a pool of ``concurrency`` connections.
             if not opened:
-                from concurrent.futures import ThreadPoolExecutor
-
-                from transeval.judges.http import Transport
-
-                opened.append((Transport(s.base_url or OPENAI_BASE_URL, s.timeout_s),
-                               ThreadPoolExecutor(s.concurrency, thread_name_prefix="judge")))
+                opened.append(sdk_client(s, asynchronous=True, connections=s.concurrency))
             return opened[0]
 
         async def tracked(i: int, req: JudgeRequest) -> JudgeResult:
-            result = await self._one(http, sem, req)
+            result = await self._one(sdk, sem, req)
             if on_result is not None:
                 on_result(i, result)
             bar.update(1)
@@ -313,9 +345,8 @@ class JudgeClient:
             return list(await asyncio.gather(*(tracked(i, r) for i, r in enumerate(requests))))
         finally:
             bar.close()
-            for transport, pool in opened:
-                transport.close()  # unblocks workers still reading (Ctrl-C) so the process can exit at once
-                pool.shutdown(wait=False, cancel_futures=True)
+            for client in opened:
+                await client.close()
 
     def run(self, requests: Sequence[JudgeRequest], desc: str = "judging",
             on_result: Callable[[int, JudgeResult], None] | None = None) -> list[JudgeResult]:
@@ -345,7 +376,7 @@ def _count(value: Any) -> int:
 
 
 def check_endpoint(settings: JudgeSettings) -> None:
-    """Fail fast, before any generation, if the judge endpoint cannot be reached at all.
+    """Fail fast, before any generation, if the judge endpoint cannot be reached at all (``GET /models``).
 
     Any HTTP answer (even 404 from a server without ``/models``) counts as reachable; only
     connection errors and timeouts, after the configured retries, fail, and so do a rejected key and a redirect
@@ -354,36 +385,37 @@ def check_endpoint(settings: JudgeSettings) -> None:
     Raises:
         JudgeConfigError: one line naming the endpoint.
     """
-    import http.client
+    import time
 
-    from transeval.judges.http import open_url
+    import openai
 
-    url = f"{(settings.base_url or OPENAI_BASE_URL).rstrip('/')}/models"
-    request = urllib.request.Request(url, headers=auth_headers(settings.api_key))
+    key_var = "AZURE_OPENAI_API_KEY" if settings.azure_api_version else "OPENAI_API_KEY"
+    url_var = "AZURE_OPENAI_ENDPOINT" if settings.azure_api_version else "OPENAI_BASE_URL"
     delay = settings.backoff_s
-    for attempt in range(settings.max_retries + 1):
-        try:
-            open_url(request, timeout=min(settings.timeout_s, 30.0))
-            return
-        except urllib.error.HTTPError as exc:
-            if exc.code in (401, 403):
-                raise JudgeConfigError(
-                    f"judge endpoint {public_url(settings.base_url)} rejected the API key "
-                    f"(HTTP {exc.code}); check OPENAI_API_KEY") from None
-            if 300 <= exc.code < 400:
-                raise JudgeConfigError(
-                    f"judge endpoint {public_url(settings.base_url)} redirects (HTTP {exc.code}) to "
-                    f"{public_url(exc.headers.get('location'))}; set OPENAI_BASE_URL to the final URL") from None
-            return
-        except (OSError, ValueError, http.client.HTTPException) as exc:  # refused, reset, timeout, bad URL/reply
-            if attempt == settings.max_retries:
-                why = getattr(exc, "reason", None) or exc
-                raise JudgeConfigError(
-                    f"judge endpoint {public_url(settings.base_url)} unreachable after "
-                    f"{settings.max_retries + 1} attempts (connection error: {why}); "
-                    f"check OPENAI_BASE_URL, or {HOW_TO}"
-                ) from None
-            import time
-
-            time.sleep(delay)
-            delay = min(60.0, delay * 2)
+    with sdk_client(settings, asynchronous=False, timeout_s=min(settings.timeout_s, 30.0)) as client:
+        for attempt in range(settings.max_retries + 1):
+            try:
+                client.models.with_raw_response.list()
+                return
+            except openai.APIStatusError as exc:
+                status = exc.status_code
+                if status in (401, 403):
+                    raise JudgeConfigError(
+                        f"judge endpoint {public_url(settings.base_url)} rejected the API key "
+                        f"(HTTP {status}); check {key_var}") from None
+                if 300 <= status < 400:
+                    raise JudgeConfigError(
+                        f"judge endpoint {public_url(settings.base_url)} redirects (HTTP {status}) to "
+                        f"{public_url(exc.response.headers.get('location'))}; set {url_var} to the final URL"
+                    ) from None
+                return
+            except openai.APIConnectionError as exc:  # refused, reset, timeout
+                if attempt == settings.max_retries:
+                    why = "timed out" if isinstance(exc, openai.APITimeoutError) else exc.__cause__ or exc
+                    raise JudgeConfigError(
+                        f"judge endpoint {public_url(settings.base_url)} unreachable after "
+                        f"{settings.max_retries + 1} attempts (connection error: {why}); "
+                        f"check {url_var}, or {HOW_TO}"
+                    ) from None
+                time.sleep(delay)
+                delay = min(60.0, delay * 2)

@@ -36,7 +36,7 @@ def _env_number(name: str, default: float, positive: bool = False) -> float:
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 
 
-def normalize_base_url(url: str, *, keep_credentials: bool = True) -> str:
+def normalize_base_url(url: str, *, keep_credentials: bool = True, field: str = "$OPENAI_BASE_URL") -> str:
     """A base URL in one spelling: scheme and host lower-case, default port and trailing slashes dropped.
 
     ``http://Host:80/v1/`` and ``http://host/v1`` are one endpoint (one cache key, one judge). Without
@@ -53,11 +53,11 @@ def normalize_base_url(url: str, *, keep_credentials: bool = True) -> str:
         port = parts.port
     except ValueError as exc:
         raise JudgeConfigError(f"not a valid URL ({exc}): '{_safe(raw)}' (e.g. http://localhost:8000/v1)",
-                               field="$OPENAI_BASE_URL") from None
+                               field=field) from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not parts.hostname:
         raise JudgeConfigError(f"not an http(s) URL: '{_safe(raw)}' (e.g. http://localhost:8000/v1)",
-                               field="$OPENAI_BASE_URL")
+                               field=field)
     host = parts.hostname.lower()
     if ":" in host:
         host = f"[{host}]"  # IPv6
@@ -108,6 +108,8 @@ class JudgeSettings:
         backoff_s: First backoff delay; doubles per retry (with jitter), capped at 60 s.
         cache_path: Persistent judge cache.
         max_answer_chars: Answers longer than this are cut for the judge, with a marker (0 = no cap).
+        azure_api_version: Set for Azure OpenAI (``OPENAI_API_VERSION``): ``base_url`` is then the resource
+            endpoint (``AZURE_OPENAI_ENDPOINT``), ``model`` the deployment, the key goes in the ``api-key`` header.
     """
 
     model: str
@@ -121,6 +123,7 @@ class JudgeSettings:
     backoff_s: float = 1.0
     cache_path: Path = field(default_factory=default_cache_path)
     max_answer_chars: int = 20000
+    azure_api_version: str | None = None
 
     @property
     def decoding(self) -> dict[str, float | int]:
@@ -131,16 +134,34 @@ class JudgeSettings:
 def resolve_settings(model: str | None = None, *, require_key: bool = True) -> JudgeSettings:
     """Settings from the environment; ``model`` (from the task or ``--metadata``) wins over the env.
 
+    With ``AZURE_OPENAI_ENDPOINT`` set the judge is Azure OpenAI: key from ``AZURE_OPENAI_API_KEY``, API version
+    from ``OPENAI_API_VERSION`` (both required), the judge model is the deployment name.
+
     Raises:
         JudgeConfigError: if no API key is set (and ``require_key``), or a number is malformed.
     """
-    key = os.environ.get("OPENAI_API_KEY", "")
-    if require_key and not key.strip():
-        raise JudgeConfigError(f"no judge configured (OPENAI_API_KEY is not set): {HOW_TO}")
+    azure = os.environ.get("AZURE_OPENAI_ENDPOINT", "").strip()
+    if azure:  # Azure OpenAI, configured with the SDK's own variables
+        key = os.environ.get("AZURE_OPENAI_API_KEY", "")
+        if require_key and not key.strip():
+            raise JudgeConfigError(f"no judge configured (AZURE_OPENAI_ENDPOINT is set but AZURE_OPENAI_API_KEY is "
+                                   f"not): set AZURE_OPENAI_API_KEY and OPENAI_API_VERSION, or unset "
+                                   f"AZURE_OPENAI_ENDPOINT and {HOW_TO}")
+        version = os.environ.get("OPENAI_API_VERSION", "").strip()
+        if not version:
+            raise JudgeConfigError("must be set with AZURE_OPENAI_ENDPOINT (the Azure OpenAI API version, e.g. "
+                                   "2024-10-21)", field="$OPENAI_API_VERSION")
+        base_url: str | None = normalize_base_url(azure, field="$AZURE_OPENAI_ENDPOINT")
+    else:
+        key = os.environ.get("OPENAI_API_KEY", "")
+        if require_key and not key.strip():
+            raise JudgeConfigError(f"no judge configured (OPENAI_API_KEY is not set): {HOW_TO}")
+        version = ""
+        base_url = (normalize_base_url(os.environ["OPENAI_BASE_URL"])
+                    if os.environ.get("OPENAI_BASE_URL", "").strip() else None)
     return JudgeSettings(
         model=model or os.environ.get("TRANSEVAL_JUDGE_MODEL") or DEFAULT_JUDGE_MODEL,
-        base_url=normalize_base_url(os.environ["OPENAI_BASE_URL"]) if os.environ.get("OPENAI_BASE_URL", "").strip()
-        else None,
+        base_url=base_url,
         api_key=key,
         temperature=_env_number("TRANSEVAL_JUDGE_TEMPERATURE", 0.0),
         max_tokens=int(_env_number("TRANSEVAL_JUDGE_MAX_TOKENS", 2048)),
@@ -149,4 +170,5 @@ def resolve_settings(model: str | None = None, *, require_key: bool = True) -> J
         timeout_s=_env_number("TRANSEVAL_JUDGE_TIMEOUT", 120.0, positive=True),
         backoff_s=_env_number("TRANSEVAL_JUDGE_BACKOFF", 1.0),
         max_answer_chars=max(0, int(_env_number("TRANSEVAL_JUDGE_MAX_ANSWER_CHARS", 20000))),
+        azure_api_version=version or None,
     )

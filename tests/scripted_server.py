@@ -26,6 +26,12 @@ answers each line as a live request would (no fault), after ``batch_polls`` stat
 custom ids that fail (in the error file), ``batch_final`` the end state (``completed``, or ``expired`` with only
 the first half answered). ``batch_lines`` counts the requests batches answered.
 
+Azure OpenAI: with ``azure = (api_key, api_version)`` set, requests under ``/openai/`` (``POST
+/openai/deployments/<deployment>/chat/completions?api-version=...``, ``GET /openai/models?api-version=...``) must
+carry that key in the ``api-key`` header (else 401) and that ``api-version`` query (else 404, as Azure answers an
+unknown version); the deployment name must be the body's model. ``azure_seen`` records (method, path with query)
+of each Azure request that passed, ``headers_seen`` the headers of every request.
+
 Bookkeeping: ``requests`` (every chat request body), ``chat_calls`` (per model), ``answered`` (per judge prompt:
 how many replies with a chat completion were sent), ``held`` (requests waiting at the gate).
 """
@@ -39,6 +45,7 @@ import socket
 import struct
 import threading
 import time
+import urllib.parse
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -117,6 +124,9 @@ class ScriptedOpenAI:
         self.batch_fail: set[str] = set()
         self.batch_final = "completed"
         self.batch_lines = 0
+        self.azure: tuple[str, str] | None = None
+        self.azure_seen: list[tuple[str, str]] = []
+        self.headers_seen: list[dict[str, str]] = []
 
     @property
     def base_url(self) -> str:
@@ -175,6 +185,27 @@ class ScriptedOpenAI:
             return f"【判分理由】按标准答案评分。\n【总分】{rating % (int(top.group(1)) + 1)}分"
         return f"The answer is judged on its merits. Rating: [[{rating}]]"
 
+    def azure_check(self, method: str, target: str, headers: dict[str, str], body: dict[str, Any] | None
+                    ) -> Reply | None:
+        """An Azure request's refusal (wrong key, version or deployment), or None when it may go on."""
+        parts = urllib.parse.urlsplit(target)
+        if not parts.path.startswith("/openai/"):
+            return None
+        if self.azure is None:
+            return Reply(404, json.dumps({"error": {"message": "not an Azure endpoint"}}))
+        key, version = self.azure
+        if headers.get("api-key") != key:
+            return Reply(401, json.dumps({"error": {"code": "401", "message": "Access denied due to invalid "
+                                                    "subscription key or wrong API endpoint."}}))
+        if urllib.parse.parse_qs(parts.query).get("api-version") != [version]:
+            return Reply(404, json.dumps({"error": {"code": "404", "message": "Resource not found"}}))
+        found = re.fullmatch(r"/openai/deployments/([^/]+)/chat/completions", parts.path)
+        if found and (body or {}).get("model") not in (None, found.group(1)):
+            return Reply(400, json.dumps({"error": {"message": "the model is not this deployment"}}))
+        with self._lock:
+            self.azure_seen.append((method, target))
+        return None
+
     def upload(self, content_type: str, raw: bytes) -> Reply:
         """``POST /files`` (multipart: purpose ``batch``, file)."""
         boundary = content_type.split("boundary=", 1)[-1].encode()
@@ -189,17 +220,20 @@ class ScriptedOpenAI:
                 return Reply(200, json.dumps({"id": file_id, "object": "file", "purpose": "batch"}))
         return Reply(400, json.dumps({"error": {"message": "no file part"}}))
 
-    def create_batch(self, body: dict[str, Any]) -> Reply:
-        """``POST /batches``: answer every line now, reveal the results after ``batch_polls`` status checks."""
+    def create_batch(self, body: dict[str, Any], azure: bool = False) -> Reply:
+        """``POST /batches``: answer every line now, reveal the results after ``batch_polls`` status checks.
+
+        Lines and batch name ``/v1/chat/completions`` (``/chat/completions`` on Azure, where the model is the
+        deployment)."""
+        url = "/chat/completions" if azure else "/v1/chat/completions"
         raw = self.files.get(str(body.get("input_file_id")))
         if raw is None:
             return Reply(404, json.dumps({"error": {"message": "no such file"}}))
-        if body.get("endpoint") != "/v1/chat/completions" or body.get("completion_window") != "24h":
+        if body.get("endpoint") != url or body.get("completion_window") != "24h":
             return Reply(400, json.dumps({"error": {"message": "endpoint or completion_window not supported"}}))
         lines = [json.loads(line) for line in raw.decode().splitlines() if line.strip()]
-        if any(line.get("method") != "POST" or line.get("url") != "/v1/chat/completions" for line in lines):
-            return Reply(400, json.dumps({"error": {"message": "each line needs method POST and url "
-                                                               "/v1/chat/completions"}}))
+        if any(line.get("method") != "POST" or line.get("url") != url for line in lines):
+            return Reply(400, json.dumps({"error": {"message": f"each line needs method POST and url {url}"}}))
         out, err = [], []
         if self.batch_final == "expired":  # the unprocessed half comes back in the error file, as OpenAI does
             lines, dropped = lines[: len(lines) // 2], lines[len(lines) // 2:]
@@ -250,7 +284,7 @@ class ScriptedOpenAI:
     def handle(self, path: str, body: dict[str, Any]) -> Reply:
         """What to answer to one POST."""
         if path.endswith("/batches"):
-            return self.create_batch(body)
+            return self.create_batch(body, azure=path.startswith("/openai/"))
         if not path.endswith("/chat/completions"):
             return Reply(404, json.dumps({"error": {"message": "not found"}}))
         model = str(body.get("model", ""))
@@ -317,22 +351,37 @@ class ScriptedOpenAI:
             def log_message(self, *args: Any) -> None:
                 pass
 
+            def _refused(self, method: str, body: dict[str, Any] | None = None) -> bool:
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                with owner._lock:
+                    owner.headers_seen.append(headers)
+                refusal = owner.azure_check(method, self.path, headers, body)
+                if refusal is not None:
+                    self._send(refusal.status, refusal.body)
+                return refusal is not None
+
             def do_GET(self) -> None:
+                if self._refused("GET"):
+                    return
                 if owner.fail_all == "401":
                     self._send(401, json.dumps({"error": {"message": "invalid api key"}}))
                     return
-                reply = owner.get(self.path)
+                reply = owner.get(urllib.parse.urlsplit(self.path).path)
                 self._send(reply.status, reply.body)
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 raw = self.rfile.read(length)
-                if self.path.endswith("/files"):
+                if urllib.parse.urlsplit(self.path).path.endswith("/files"):
+                    if self._refused("POST"):
+                        return
                     reply = owner.upload(self.headers.get("Content-Type", ""), raw)
                     self._send(reply.status, reply.body)
                     return
                 body = json.loads(raw or b"{}")
-                reply = owner.handle(self.path, body)
+                if self._refused("POST", body):
+                    return
+                reply = owner.handle(urllib.parse.urlsplit(self.path).path, body)
                 if reply.action == "hold":
                     owner._gate.wait()
                     reply = owner.respond(body) if owner._answer_held else Reply(0, "", action="reset")

@@ -111,10 +111,10 @@ def test_failed_batch_requests_are_unscored_then_resubmitted_alone(server, env, 
     # the first request of the first batch fails (its key is the first line of the uploaded file)
     orig = server.create_batch
 
-    def create(body: dict) -> object:
+    def create(body: dict, **kw: bool) -> object:
         fail_first(server.files[body["input_file_id"]])
         server.batch_fail = {first_key[0]}
-        return orig(body)
+        return orig(body, **kw)
 
     server.create_batch = create  # type: ignore[method-assign]
     assert judge(runs, "--batch") == 2, "1 of 6 judgments could not be asked: over the 5% budget"
@@ -151,3 +151,24 @@ def test_a_deleted_batch_is_not_polled_forever(server, env, runs, capsys):
     assert all(j["score"] is None and "ended missing" in j["reason"] for j in judgments(runs).values())
     assert judge(runs, "--batch") == 0, "the next round submits a new batch"
     assert all(j["score"] is not None for j in judgments(runs).values())
+
+
+def test_batch_through_azure_openai(server, env, runs, monkeypatch):
+    """Azure OpenAI: files and batches under ``/openai/`` with ``api-key`` and ``api-version``, lines for
+    ``/chat/completions`` with the deployment as model; the same judgments, no live call."""
+    version = "2024-10-21"
+    server.azure = (SECRET, version)
+    monkeypatch.delenv("OPENAI_API_KEY")
+    monkeypatch.delenv("OPENAI_BASE_URL")
+    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", server.base_url.removesuffix("/v1"))
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", SECRET)
+    monkeypatch.setenv("OPENAI_API_VERSION", version)
+    assert judge(runs, "--batch") == 0
+    assert server.judge_calls() == 0 and len(server.batches) == 1 and server.batch_lines == 6
+    assert all(j["score"] is not None for j in judgments(runs).values())
+    lines = [json.loads(x) for x in server.files["file-1"].decode().splitlines()]
+    assert {(x["url"], x["body"]["model"]) for x in lines} == {("/chat/completions", "judge-scripted")}
+    paths = {t.split("?")[0] for _, t in server.azure_seen}
+    assert {"/openai/files", "/openai/batches", "/openai/batches/batch_1"} <= paths
+    assert all(t.endswith(f"?api-version={version}") for _, t in server.azure_seen)
+    assert all(h.get("api-key") == SECRET and "authorization" not in h for h in server.headers_seen)

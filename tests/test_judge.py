@@ -253,3 +253,127 @@ def test_two_endpoints_are_never_one_unlabelled_number(server, settings, tmp_pat
     merge_into_results(results, "thai_mtbench", out.scores)
     entry = __import__("json").loads(results.read_text(encoding="utf-8"))["results"]["thai_mtbench"]
     assert entry["judges"] == f"mixed judges: {', '.join(score.endpoints)}"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The OpenAI SDK as the judge client (issue 19): Azure OpenAI, and no SDK import when nothing is to be asked.
+
+AZURE_VERSION = "2024-10-21"
+
+
+def _predicted_run(root: Path) -> Path:
+    """A predict-only run as lm-eval writes it: results JSON + samples of 2 thai_mtbench questions (4 turns)."""
+    import json
+
+    from transeval.core.records import TurnOutput
+    from transeval.harness.lmeval.judged import load_docs
+    from transeval.harness.lmeval.multiturn import encode_outputs
+
+    meta = {"data_file": "thai_mtbench/data/question_th.jsonl", "turns_field": "turns", "language": "Thai",
+            "judge": {"rubric": "mtbench-th-single-v1", "rubric_multi_turn": "mtbench-th-single-v1-multi-turn"}}
+    folder = root / "runs" / "candidate"
+    folder.mkdir(parents=True)
+    lines = []
+    for i, doc in enumerate(load_docs("thai_mtbench", meta)[:2]):
+        turns = [TurnOutput("p", f"คำตอบ {i}", f"คำตอบ {i}"), TurnOutput("p", f"คำตอบสอง {i}", f"คำตอบสอง {i}")]
+        lines.append(json.dumps({"doc_id": i, "doc": doc, "filtered_resps": [encode_outputs(turns)]},
+                                ensure_ascii=False))
+    date = "2026-01-01T00-00-00.000000"
+    (folder / f"samples_thai_mtbench_{date}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (folder / f"results_{date}.json").write_text(json.dumps({"results": {"thai_mtbench": {"alias": "thai_mtbench"}},
+                                                             "configs": {"thai_mtbench": {}}}), encoding="utf-8")
+    return root / "runs"
+
+
+def _azure_env(server: ScriptedOpenAI, tmp_path: Path, key: str = SECRET) -> dict[str, str]:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TRANSEVAL_", "AZURE_"))}
+    env.update(AZURE_OPENAI_ENDPOINT=server.base_url.removesuffix("/v1"), AZURE_OPENAI_API_KEY=key,
+               OPENAI_API_VERSION=AZURE_VERSION, TRANSEVAL_JUDGE_MODEL="judge-scripted",
+               TRANSEVAL_CACHE_DIR=str(tmp_path / "cache"), TRANSEVAL_JUDGE_BACKOFF="0.01",
+               HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
+    return env
+
+
+def test_judges_through_azure_openai(server, tmp_path, monkeypatch):
+    """AZURE_OPENAI_ENDPOINT set: AzureOpenAI, the key in ``api-key``, ``api-version`` in the query, the judge
+    model as the deployment; the judgments record the Azure endpoint."""
+    from transeval.harness.judging.pipeline import judge_task
+    from transeval.harness.judging.store import read_judgments
+
+    server.azure = ("azure-" + SECRET, AZURE_VERSION)
+    for name, value in _azure_env(server, tmp_path, key="azure-" + SECRET).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    settings = replace(resolve_settings(), cache_path=tmp_path / "cache.sqlite", concurrency=2)
+    endpoint = server.base_url.removesuffix("/v1")
+    assert settings.base_url == endpoint and settings.azure_api_version == AZURE_VERSION
+    check_endpoint(settings)
+    convs = [conv(str(i), [f"ตอบ {i}", f"ตอบสอง {i}"]) for i in range(2)]
+    out = judge_task(convs, jobs_for(SPEC), settings, tmp_path / "run", "d")
+    judged = [j for j in read_judgments(tmp_path / "run" / "judgments_thai_mtbench_d.jsonl") if j.metric == "score"]
+    assert len(judged) == 4 and all(j.score is not None for j in judged)
+    assert {j.endpoint for j in judged} == {endpoint} and out.scores["score"].endpoints == (endpoint,)
+    query = f"api-version={AZURE_VERSION}"
+    assert ("GET", f"/openai/models?{query}") in server.azure_seen
+    posts = [t for m, t in server.azure_seen if m == "POST"]
+    assert posts == [f"/openai/deployments/judge-scripted/chat/completions?{query}"] * 4
+    assert all(h.get("api-key") == "azure-" + SECRET and "authorization" not in h for h in server.headers_seen)
+
+    # A wrong key is the endpoint's 401 (one line naming the Azure variable); no version is refused before any call.
+    wrong = replace(settings, api_key="wrong-key", cache_path=tmp_path / "cold.sqlite")
+    with pytest.raises(JudgeConfigError, match=r"rejected the API key \(HTTP 401\); check AZURE_OPENAI_API_KEY"):
+        check_endpoint(wrong)
+    again = judge_task(convs, jobs_for(SPEC), wrong, tmp_path / "run2", "d")
+    assert again.calls == 4 and all(j.error_kind == "auth" for j in again.judgments if j.metric == "score")
+    monkeypatch.delenv("OPENAI_API_VERSION")
+    with pytest.raises(JudgeConfigError, match=r"field '\$OPENAI_API_VERSION': must be set with "
+                                               "AZURE_OPENAI_ENDPOINT"):
+        resolve_settings()
+
+
+def test_cli_judges_through_azure_and_an_all_cached_rerun_never_imports_the_sdk(server, tmp_path):
+    """`transeval judge` on Azure in a fresh process, then the same command again: 0 calls, no ``openai``."""
+    import subprocess
+    import sys
+
+    server.azure = (SECRET, AZURE_VERSION)
+    runs = _predicted_run(tmp_path)
+    env = _azure_env(server, tmp_path)
+    probe = ("import sys; from transeval.harness.cli import main; rc = main(['judge', sys.argv[1]]); "
+             "print('SDK:', [m for m in ('openai', 'httpx2', 'httpx') if m in sys.modules]); "
+             "sys.exit(rc)")
+    first = subprocess.run([sys.executable, "-c", probe, str(runs)], env=env, capture_output=True, text=True,
+                           timeout=300)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "SDK: ['openai', 'httpx2']" in first.stdout, "the cold run judged through the SDK"
+    assert server.judge_calls() == 4 and len([m for m, _ in server.azure_seen if m == "POST"]) == 4
+    second = subprocess.run([sys.executable, "-c", probe, str(runs)], env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "SDK: []" in second.stdout, second.stdout
+    assert "0 API calls" in second.stderr and server.judge_calls() == 4
+    assert SECRET not in first.stderr + second.stderr + first.stdout
+
+
+def test_proxy_and_organization_headers_come_from_the_environment(server, settings, monkeypatch):
+    """``HTTP_PROXY`` routes the judge (endpoint check included) through the proxy, ``NO_PROXY`` bypasses it;
+    ``OPENAI_ORG_ID`` / ``OPENAI_PROJECT_ID`` are sent as the SDK sends them."""
+    proxy = server.base_url.removesuffix("/v1")  # the scripted server answers absolute-URI (proxy) requests too
+    monkeypatch.setenv("HTTP_PROXY", proxy)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.setenv("OPENAI_ORG_ID", "org-scripted")
+    monkeypatch.setenv("OPENAI_PROJECT_ID", "proj-scripted")
+    far = replace(settings, base_url="http://judge.example.invalid/v1", max_retries=0)
+    check_endpoint(far)
+    judgments, _ = judge_conversations([conv("1", ["คำตอบ", "คำตอบสอง"])], far)
+    assert all(j.score is not None for j in judgments) and server.judge_calls() == 2
+    assert [h["host"] for h in server.headers_seen] == ["judge.example.invalid"] * 3, "all through the proxy"
+    assert all(h.get("openai-organization") == "org-scripted" and h.get("openai-project") == "proj-scripted"
+               for h in server.headers_seen)
+    monkeypatch.setenv("NO_PROXY", "judge.example.invalid")
+    with pytest.raises(JudgeConfigError, match="judge endpoint http://judge.example.invalid/v1 unreachable"):
+        check_endpoint(far)
+    assert len(server.headers_seen) == 3, "NO_PROXY: the proxy was not asked"

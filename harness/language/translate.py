@@ -1,11 +1,12 @@
 """``transeval translate``: machine-translate fields of a data set (JSONL or CSV), with provenance.
 
 The translator is any OpenAI-compatible chat endpoint, reached exactly like the judge (``OPENAI_BASE_URL``,
-``OPENAI_API_KEY``; the model from ``--model``, ``$TRANSEVAL_TRANSLATE_MODEL`` or :data:`DEFAULT_TRANSLATE_MODEL`),
-through the judge's client and cache (:class:`~transeval.judges.client.JudgeClient`,
-:class:`~transeval.judges.cache.JudgeCache`): calls run concurrently, retry on 429/5xx/timeouts, and a rerun makes
-no calls. The prompt is a rubric-like YAML file (``judges/prompts/translate.yaml``) whose version and hash are in
-every cache key and in the provenance.
+``OPENAI_API_KEY``, or Azure OpenAI's ``AZURE_OPENAI_ENDPOINT``, ``AZURE_OPENAI_API_KEY``, ``OPENAI_API_VERSION``;
+the model from ``--model``, ``$TRANSEVAL_TRANSLATE_MODEL`` or :data:`DEFAULT_TRANSLATE_MODEL`, the deployment on
+Azure), through the judge's client (the ``openai`` SDK, imported only when a text misses the cache) and cache
+(:class:`~transeval.judges.client.JudgeClient`, :class:`~transeval.judges.cache.JudgeCache`): calls run
+concurrently, retry on 429/5xx/timeouts, and a rerun makes no calls. The prompt is a rubric-like YAML file
+(``judges/prompts/translate.yaml``) whose version and hash are in every cache key and in the provenance.
 
 Which fields: ``--field`` (repeatable), or the task's metadata (``--task``): ``translate_fields`` (a list), else
 ``prompt_field`` (single-turn judged tasks; AdvBench's ``goal``), else ``turns_field`` (multi-turn judged tasks,
@@ -480,9 +481,11 @@ def translator_settings(model: str | None = None, *, max_tokens: int | None = No
     temperature 0 and a larger completion budget (``max_tokens``, default :data:`DEFAULT_MAX_TOKENS`).
 
     Raises:
-        JudgeConfigError: when ``OPENAI_API_KEY`` is not set, or a number in the environment is malformed.
+        JudgeConfigError: when ``OPENAI_API_KEY`` is not set (``AZURE_OPENAI_API_KEY`` with
+            ``AZURE_OPENAI_ENDPOINT``), or a number in the environment is malformed.
     """
-    if not os.environ.get("OPENAI_API_KEY", "").strip():
+    azure = bool(os.environ.get("AZURE_OPENAI_ENDPOINT", "").strip())
+    if not azure and not os.environ.get("OPENAI_API_KEY", "").strip():
         raise JudgeConfigError(
             "no translator configured (OPENAI_API_KEY is not set): set OPENAI_API_KEY, and OPENAI_BASE_URL for "
             "any other OpenAI-compatible server (any key value for a local server without keys); "
