@@ -32,7 +32,7 @@ def server() -> Iterator[ScriptedOpenAI]:
 @pytest.fixture
 def judge_env(server: ScriptedOpenAI, tmp_path: Path) -> dict[str, str]:
     """Environment for a run judged by the scripted server, with an isolated judge cache."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TRANSEVAL_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AZURE_OPENAI_", "TRANSEVAL_"))}
     env.update(
         OPENAI_API_KEY=SECRET,
         OPENAI_BASE_URL=server.base_url,
