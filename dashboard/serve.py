@@ -164,24 +164,3 @@ def run_board(root: Path, port: int | None = None, host: str = "127.0.0.1", head
         for s, handler in previous.items():
             signal.signal(s, handler)
     return 128 + int(got[0]) if got else status
-
-
-def export_board(root: Path, out: Path) -> Path:
-    """Write the leaderboard of ``root`` to ``out`` (``.md``, ``.html`` or ``.tex``, by suffix) and return it.
-
-    Raises:
-        TransevalError: for a missing folder or an unknown suffix.
-    """
-    from transeval.dashboard.data import load_board
-    from transeval.dashboard.data_export import FORMATS, render
-
-    if not root.is_dir():
-        raise TransevalError("no such folder", file=root)
-    if out.suffix.lower() not in FORMATS:
-        raise TransevalError(f"unknown export format (use {', '.join(FORMATS)})", file=out)
-    board = load_board(root)
-    for p in board.problems:
-        print(f"transeval: warning: {p.file}: {p.message}", file=sys.stderr)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(board, out.suffix.lower()), encoding="utf-8")
-    return out
