@@ -149,9 +149,9 @@ def test_mtbench_means_equal_fastchat_show_result(server, singles, questions, tm
     assert server.judge_calls() == len(singles)
 
 
-def test_pairwise_winners_and_swap_inconsistency_equal_fastchat(server, pairs, questions, tmp_path):
-    """Both orders judged through our path with GPT-4's recorded replies: FastChat's combined winner per pair,
-    and the share of pairs whose verdict changes with the order."""
+def _replayed_pairs(server, pairs, questions):
+    """phi-3's conversations with phi-3-dpo's answers as the baseline; the server replays GPT-4's recorded
+    verdict for each order's exact prompt."""
     records = {}
     for p in pairs:
         system = load_rubric(RUBRICS[p.rubric]).system
@@ -160,8 +160,14 @@ def test_pairwise_winners_and_swap_inconsistency_equal_fastchat(server, pairs, q
     server.judge_script = replay(records)
     b = answers("phi-3-dpo")
     judged = {str(p.question_id) for p in pairs}
-    convs = [replace(c, question=replace(c.question, baselines={"phi-3-dpo": b[c.question.question_id]}))
-             for c in conversations("phi-3", questions) if c.question.question_id in judged]
+    return [replace(c, question=replace(c.question, baselines={"phi-3-dpo": b[c.question.question_id]}))
+            for c in conversations("phi-3", questions) if c.question.question_id in judged]
+
+
+def test_pairwise_winners_and_swap_inconsistency_equal_fastchat(server, pairs, questions, tmp_path):
+    """Both orders judged through our path with GPT-4's recorded replies: FastChat's combined winner per pair,
+    and the share of pairs whose verdict changes with the order."""
+    convs = _replayed_pairs(server, pairs, questions)
     out = judge(convs, [MetricJob("win_rate", "pair-v2", "phi-3-dpo")], settings_for(server, tmp_path))
     turn1 = [j for j in out.judgments if j.turn == 0]
     ours = {int(j.sample_id): j.pair.winner for j in turn1 if j.pair is not None}
@@ -180,16 +186,7 @@ def test_pairwise_winners_and_swap_inconsistency_equal_fastchat(server, pairs, q
 def test_agreement_with_fastchats_pair_file(server, pairs, questions, tmp_path):
     """``transeval agreement`` between our replayed comparison (saved as ``transeval compare`` saves it) and
     FastChat's gpt-4_pair.jsonl as published: one comparison per question and model pair, all in agreement."""
-    records = {}
-    for p in pairs:
-        system = load_rubric(RUBRICS[p.rubric]).system
-        records[system + "\n" + p.g1_user_prompt] = p.g1_judgment
-        records[system + "\n" + p.g2_user_prompt] = p.g2_judgment
-    server.judge_script = replay(records)
-    b = answers("phi-3-dpo")
-    judged = {str(p.question_id) for p in pairs}
-    convs = [replace(c, question=replace(c.question, baselines={"phi-3-dpo": b[c.question.question_id]}))
-             for c in conversations("phi-3", questions) if c.question.question_id in judged]
+    convs = _replayed_pairs(server, pairs, questions)
     folder = tmp_path / "comparisons" / "phi-3__vs__phi-3-dpo"
     folder.mkdir(parents=True)
     (folder / COMPARISON_FILE).write_text(json.dumps({"model": "phi-3", "baseline": "phi-3-dpo"}), encoding="utf-8")
