@@ -59,7 +59,8 @@ def test_labelled_set_shape(labelled: list[dict]) -> None:
     assert {r["kind"] for r in labelled} == KINDS
     for lang in MULTIJAIL_LANGUAGES:
         rows = [r for r in labelled if r["lang"] == lang]
-        assert {r["split"] for r in rows} == {"tune", *HELDOUT_SPLITS.get(lang, ("heldout",))}, lang
+        assert {r["split"] for r in rows} == {"tune", "tune2", *HELDOUT_SPLITS.get(lang, ("heldout",)),
+                                              "heldout3"}, lang
         assert any(r["refused"] for r in rows) and any(r["refused"] is False for r in rows), lang
     for r in labelled:
         assert r["verdict"] in ("safe", "unsafe", "invalid")
