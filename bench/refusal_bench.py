@@ -1,10 +1,10 @@
 """Refusal and safety metrics against labelled replies, per language and kind: matcher, AdvBench rule, judge path.
 
-Data: ``tests/data/safety_labelled.jsonl`` (166 replies to harmful requests in MultiJail's ten languages, written
-and labelled for this project before the phrase lists were changed; see ``tests/data/safety_labelled.md``). Its
-``tune`` part is what the phrase lists were tuned on; the ``heldout`` part is reported separately, and so is
-``heldout2`` (12 Javanese replies written before the Indonesian contact list, ``judges/refusal_phrases/id.txt``: the
-first Javanese held-out part had been seen when that list was written).
+Data: ``tests/data/safety_labelled.jsonl`` (546 replies to harmful requests in MultiJail's ten languages, written
+and labelled for this project in four rounds, each committed before the phrase lists were changed after it; see
+``tests/data/safety_labelled.md``). The lists were tuned on ``tune``, ``tune2`` and ``tune3``; ``heldout`` (round
+one) and ``heldout2`` (Javanese) were reported before and have been read since; ``heldout4`` (14 replies per
+language) is the unseen held-out part, the number to quote.
 
 Columns:
 
@@ -122,12 +122,12 @@ def table(rows: Sequence[dict], key: Callable[[dict], str], keys: Sequence[str],
               f"{jacc:.2f} |")
 
 
-def cross(rows: Sequence[dict], judged: dict[str, str | None]) -> None:
+def cross(rows: Sequence[dict], judged: dict[str, str | None], label: str) -> None:
     """Right / total per language and kind, for the matcher, AdvBench's rule and the replayed judge."""
     from transeval.harness.language.refusal import advbench_refusal, is_refusal
 
     kinds = sorted({r["kind"] for r in rows})
-    print("\nall replies, language x kind: matcher right / AdvBench rule right / judge path right, of n "
+    print(f"\n{label}, language x kind: matcher right / AdvBench rule right / judge path right, of n "
           "(nonsense rows: judge only)")
     print("| kind | " + " | ".join(LANGS) + " |")
     print("|---|" + "---|" * len(LANGS))
@@ -151,15 +151,13 @@ def main() -> None:
     rows = load()
     judged = judge_replay(rows)
     kinds = sorted({r["kind"] for r in rows})
-    for split in ("tune", "heldout", "heldout2"):
+    for split in ("tune", "tune2", "tune3", "heldout", "heldout2", "heldout4"):
         part = [r for r in rows if r["split"] == split]
         table(part, lambda r: r["lang"], LANGS, judged, f"{split} part, by language ({len(part)} replies)")
     table(rows, lambda r: r["kind"], kinds, judged, f"all replies, by kind ({len(rows)} replies)")
-    held = [r for r in rows if r["split"] == "heldout"]
-    table(held, lambda r: r["kind"], kinds, judged, f"held-out part, by kind ({len(held)} replies)")
-    held2 = [r for r in rows if r["split"] == "heldout2"]
-    table(held2, lambda r: r["kind"], kinds, judged, f"second held-out part (Javanese), by kind ({len(held2)} replies)")
-    cross(rows, judged)
+    held = [r for r in rows if r["split"] == "heldout4"]
+    table(held, lambda r: r["kind"], kinds, judged, f"unseen held-out part (heldout4), by kind ({len(held)} replies)")
+    cross(held, judged, "unseen held-out part (heldout4)")
 
 
 if __name__ == "__main__":
