@@ -84,6 +84,7 @@ class JudgeCache:
         try:
             self._db = sqlite3.connect(str(path), timeout=60, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, model TEXT, reply TEXT, "
                 "prompt_tokens INTEGER, completion_tokens INTEGER, created REAL, served_model TEXT)"

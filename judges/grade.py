@@ -292,6 +292,7 @@ def judge(
     on_judgment: Callable[[Judgment], None] | None = None,
     desc: str | None = None,
     offline: Mapping[str, tuple[str, str]] | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> JudgeOutcome:
     """Judge every turn of every conversation for every metric job.
 
@@ -303,6 +304,8 @@ def judge(
         desc: Progress-bar label.
         offline: Answer from the cache only (after a Batch API round): request key -> (why it has no answer,
             error kind).
+        meanwhile: Called once the first requests are in flight (or when there are none), e.g. to start CPU work
+            that then overlaps the judge's network waits (see :meth:`JudgeClient.run`).
 
     Returns:
         One judgment per (conversation, turn, job), in that order, and the number of calls made.
@@ -335,7 +338,7 @@ def judge(
     task = convs[0].question.task if convs else "?"
     try:
         client.run([plans[i].requests[k] for i, k in flat], desc=desc or f"judging {task} ({settings.model})",
-                   on_result=on_result)
+                   on_result=on_result, meanwhile=meanwhile)
     finally:
         cache.close()
     limit = settings.max_answer_chars

@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from transeval.core.errors import TransevalError
-from transeval.core.records import Conversation, Judgment, TaskScores
+from transeval.core.records import Conversation, JudgeSpec, Judgment, TaskScores
 from transeval.harness.judging.checks import (
     LOCAL_JUDGES,
     PROPORTIONS,
@@ -32,7 +33,6 @@ from transeval.harness.judging.store import (
     write_scores,
 )
 from transeval.harness.lmeval.judged import conversation_from_sample, is_judged_doc
-from transeval.harness.stats.estimates import summarize
 from transeval.judges.config import JudgeSettings, endpoint_of
 from transeval.judges.grade import MetricJob, judge
 
@@ -149,6 +149,9 @@ def _mode(judgments: Sequence[Judgment]) -> tuple[str, tuple[str, ...], tuple[fl
 def score_metrics(task: str, judge_model: str, judgments: Sequence[Judgment], convs: Sequence[Conversation],
                   calls: int = 0) -> dict[str, TaskScores]:
     """Aggregate every metric present in ``judgments``, restricted to the given conversations."""
+    # Imported here, not at the top: numpy then loads in the language-check thread while the judge is asked.
+    from transeval.harness.stats.estimates import summarize
+
     categories = {c.question.question_id: c.question.category for c in convs}
     out: dict[str, TaskScores] = {}
     for metric in dict.fromkeys(j.metric for j in judgments):
@@ -220,6 +223,38 @@ def _lc_difficulty(prefs: Sequence[Any]) -> dict[str, float] | None:
     return table
 
 
+class _LocalChecks:
+    """The local language and refusal checks of a task, computed in a worker thread while the judge is asked.
+
+    They need only the answers, and the judge's network waits leave the CPU idle: started once the first
+    requests are sent (:meth:`start`, the judge's ``meanwhile``), they add nothing to a judging run's wall time.
+    :meth:`result` waits for them (and re-raises what they raised).
+    """
+
+    def __init__(self, convs: Sequence[Conversation], spec: JudgeSpec) -> None:
+        self._convs = convs
+        self._spec = spec
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="transeval-local-checks")
+        self._future: Future[list[Judgment]] | None = None
+
+    def start(self) -> None:
+        if self._future is None:
+            self._future = self._pool.submit(local_judgments, self._convs, self._spec)
+
+    def result(self) -> list[Judgment]:
+        self.start()
+        assert self._future is not None
+        return self._future.result()
+
+    def __enter__(self) -> _LocalChecks:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._future is not None:
+            self._future.cancel()
+        self._pool.shutdown(wait=True)
+
+
 def judge_task(convs: Sequence[Conversation], jobs: Sequence[MetricJob], settings: JudgeSettings,
                folder: Path | None = None, date_id: str | None = None,
                offline: Mapping[str, tuple[str, str]] | None = None) -> TaskJudging:
@@ -241,9 +276,10 @@ def judge_task(convs: Sequence[Conversation], jobs: Sequence[MetricJob], setting
     if folder is not None and date_id is not None:
         path = judgments_path(folder, task, date_id)
         with RunLock(folder, date_id):  # one writer per run: another process on it waits, then merges
-            with JudgmentLog(path) as log:
-                outcome = judge(convs, jobs, settings, on_judgment=lambda j: log.append(mark(j)), offline=offline)
-                for j in local_judgments(convs, spec):
+            with JudgmentLog(path) as log, _LocalChecks(convs, spec) as local:
+                outcome = judge(convs, jobs, settings, on_judgment=lambda j: log.append(mark(j)), offline=offline,
+                                meanwhile=local.start)
+                for j in local.result():
                     log.append(j)
             merged = finalize_judgments(path)
             derived = derived_judgments(merged, spec)
@@ -255,9 +291,10 @@ def judge_task(convs: Sequence[Conversation], jobs: Sequence[MetricJob], setting
             scores = score_metrics(task, settings.model, merged, convs, outcome.calls)
             write_scores(folder, task, date_id, scores)
     else:
-        outcome = judge(convs, jobs, settings, offline=offline)
-        outcome = replace(outcome, judgments=[mark(j) for j in outcome.judgments])
-        merged = merge_judgments([*outcome.judgments, *local_judgments(convs, spec)])
+        with _LocalChecks(convs, spec) as local:
+            outcome = judge(convs, jobs, settings, offline=offline, meanwhile=local.start)
+            outcome = replace(outcome, judgments=[mark(j) for j in outcome.judgments])
+            merged = merge_judgments([*outcome.judgments, *local.result()])
         merged = merge_judgments([*merged, *derived_judgments(merged, spec)])
         scores = score_metrics(task, settings.model, merged, convs, outcome.calls)
     kept_keys = {j.key: j for j in merged}
