@@ -127,11 +127,13 @@ class ScriptedOpenAI:
         self.azure: tuple[str, str] | None = None
         self.azure_seen: list[tuple[str, str]] = []
         self.headers_seen: list[dict[str, str]] = []
+        #: (certificate chain, key) PEM files: serve HTTPS with them (set before :meth:`start`).
+        self.tls: tuple[str, str] | None = None
 
     @property
     def base_url(self) -> str:
         assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self._server.server_address[1]}/v1"
 
     def judge_calls(self) -> int:
         return sum(n for m, n in self.chat_calls.items() if m.startswith("judge"))
@@ -424,6 +426,12 @@ class ScriptedOpenAI:
                 pass  # injected resets and dead clients are expected here
 
         self._server = Server(("127.0.0.1", 0), Handler)
+        if self.tls:  # each accepted connection does the TLS handshake; a client that rejects it is dropped
+            import ssl
+
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self

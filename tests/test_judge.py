@@ -377,3 +377,28 @@ def test_proxy_and_organization_headers_come_from_the_environment(server, settin
     with pytest.raises(JudgeConfigError, match="judge endpoint http://judge.example.invalid/v1 unreachable"):
         check_endpoint(far)
     assert len(server.headers_seen) == 3, "NO_PROXY: the proxy was not asked"
+
+
+def test_a_tls_endpoint_is_trusted_through_ssl_cert_file_only(tmp_path, monkeypatch):
+    """CA bundles come from the environment (``SSL_CERT_FILE``), as the SDK's HTTP stack reads them: an endpoint
+    whose certificate a private CA signed is refused with the system bundle (one line, no judging) and judged
+    with that CA's bundle. Certificates: tests/data/tls (see its SOURCE.md)."""
+    tls = Path(__file__).parent / "data" / "tls"
+    server = ScriptedOpenAI()
+    server.tls = (str(tls / "server.pem"), str(tls / "server.key"))
+    server.start()
+    try:
+        https = JudgeSettings(model="judge-scripted", base_url=server.base_url, api_key=SECRET, max_retries=0,
+                              timeout_s=5.0, backoff_s=0.01, concurrency=2, cache_path=tmp_path / "cache.sqlite")
+        assert https.base_url.startswith("https://127.0.0.1:")
+        monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+        monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+        with pytest.raises(JudgeConfigError, match="unreachable after 1 attempts .*(CERTIFICATE_VERIFY_FAILED|certif)"):
+            check_endpoint(https)
+        assert server.judge_calls() == 0
+        monkeypatch.setenv("SSL_CERT_FILE", str(tls / "ca.pem"))
+        check_endpoint(https)
+        judgments, scores = judge_conversations([conv("1", ["คำตอบ", "คำตอบสอง"])], https)
+        assert all(j.score is not None for j in judgments) and server.judge_calls() == 2
+    finally:
+        server.stop()
