@@ -19,21 +19,23 @@ Usage::
 
     .venv/bin/python bench/judge_vs_fastchat.py [--latency 0.5] [--concurrency 1 4 16 64]
 
-Measured here (2 cores shared with other sessions, 2026-12-04, transeval judging through openai 3.60 / httpx2;
-load average 0.1-1.1 during the rows, 2.6 during the C = 64 row)::
+Measured here (2 cores, 2026-12-04, one run of this script, load average 0.1-0.2; transeval judging through openai
+3.60 on its aiohttp transport, ``openai[aiohttp]``)::
 
     | C  | ideal N*L/C | goal 1.2*ideal+2 | transeval judge | FastChat gen_judgment | transeval / FastChat | warm   |
-    | 1  |     80.00 s |          98.00 s |         89.00 s |               90.50 s |                0.98x | 0.46 s |
-    | 4  |     20.00 s |          26.00 s |         23.15 s |               25.06 s |                0.92x | 0.50 s |
-    | 16 |      5.00 s |           8.00 s |          6.77 s |                8.70 s |                0.78x | 0.49 s |
-    | 64 |      1.25 s |           3.50 s |          3.57 s |                4.71 s |                0.76x | 0.51 s |
+    | 1  |     80.00 s |          98.00 s |         88.54 s |               90.63 s |                0.98x | 0.58 s |
+    | 4  |     20.00 s |          26.00 s |         22.65 s |               25.00 s |                0.91x | 0.45 s |
+    | 16 |      5.00 s |           8.00 s |          6.29 s |                8.83 s |                0.71x | 0.52 s |
+    | 64 |      1.25 s |           3.50 s |          2.62 s |                4.88 s |                0.54x | 0.50 s |
 
 (160 calls each, both tools, every row; every warm rerun made 0 calls and imported no SDK. At C = 64, 160 calls
-take at least ceil(160 / 64) x 0.5 = 1.5 s however they are scheduled. Rerun of C = 64 twice and C = 16 at load
-~1: 3.13 s and 3.06 s vs FastChat 4.80 s and 4.91 s (0.65x, 0.62x); C = 16 6.82 s vs 8.61 s (0.79x). The
-0.5 x FastChat goal at C = 16 cannot be met by any client here: half of FastChat's 8.6 s is below the ideal 5 s.
-The stdlib client this replaced measured 2.32 s at C = 64 (issue 13); the SDK's import is about 0.45 s of the
-difference.)
+take at least ceil(160 / 64) x 0.5 = 1.5 s however they are scheduled. The 0.5 x FastChat goal at C = 16 cannot be
+met by any client here: half of FastChat's 8.8 s is below the ideal 5 s. At C = 64 the command is SDK import
+(about 0.40 s, with the collector paused), our own start-up and planning (0.13 s), the endpoint check, 1.75 s of
+requests (the SDK builds and reads each request: about 1.3 ms of CPU per request, twice in the chain of three waves)
+and 0.1 s of scoring and exit. Before this round (httpx transport, SQLite fsync per reply, language checks after
+the requests, a full final collection at exit): 3.06-3.57 s, 0.65-0.76x. The stdlib client the SDK replaced
+measured 2.32 s (issue 13).)
 """
 
 from __future__ import annotations
