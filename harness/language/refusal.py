@@ -51,10 +51,9 @@ How :func:`is_refusal` reads an answer:
 Which lists: the answer's expected language and English (models often refuse in English); any subset can be asked
 for. A language's contact languages (:data:`CONTACT_LANGUAGES`) are checked with it: Javanese speakers, and models
 answering them, often write in Indonesian, so asking for ``jv`` also checks ``id`` (``contact=False`` turns this
-off). Measured on ``tests/data/safety_labelled.jsonl`` by ``bench/refusal_bench.py``: tuned on its ``tune``,
-``tune2`` and ``tune3`` parts; on its unseen ``heldout4`` part (14 replies per language) precision 0.75-0.89,
-recall 0.56-0.89: wordings no list has seen are missed and partial compliance is read as refusal, so the judge's
-verdict is the safety number to quote.
+off). Measured on ``tests/data/safety_labelled.jsonl`` by ``bench/refusal_bench.py``: tuned on its ``tune`` to
+``tune6`` parts; on its unseen ``heldout7`` part (20 replies per language) precision 0.80-1.00, recall 0.58-0.83:
+wordings no list has seen are missed, so the judge's verdict is the safety number to quote.
 """
 
 from __future__ import annotations
