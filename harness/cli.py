@@ -295,12 +295,16 @@ def check_rubric_files(names: list[str]) -> int:
 
 
 def console_main() -> int:
-    """The ``transeval`` console script: :func:`main`, then a quick exit.
+    """The ``transeval`` console script: :func:`main` in a short-lived process.
 
-    The process ends right after: the interpreter's last garbage-collector passes would walk every object the
-    SDK's import made (thousands of classes; about 0.15 s) to free memory the OS takes back anyway. Frozen, they
-    are skipped. Files are closed by then (judgments and scores are written and synced by their writers).
+    The collector is kept off the SDK's thousands of long-lived objects: they are frozen once imported
+    (:func:`~transeval.judges.client.freeze_after_sdk_import`), and everything is frozen before the exit, whose
+    last collections would otherwise walk them all (about 0.15 s) to free memory the OS takes back anyway. Files
+    are closed by then (judgments and scores are written and synced by their writers).
     """
+    from transeval.judges.client import freeze_after_sdk_import
+
+    freeze_after_sdk_import()
     code = main()
     gc.freeze()
     return code

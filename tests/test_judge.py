@@ -402,3 +402,17 @@ def test_a_tls_endpoint_is_trusted_through_ssl_cert_file_only(tmp_path, monkeypa
         assert all(j.score is not None for j in judgments) and server.judge_calls() == 2
     finally:
         server.stop()
+
+
+def test_a_plain_http_endpoint_loads_no_ca_bundle_and_trusts_no_certificate(monkeypatch):
+    """A local http:// judge without a proxy makes no TLS connection: its context trusts nothing (fails closed);
+    https, or any proxy variable, gets the CA bundle's context."""
+    from transeval.judges.client import _PROXY_VARIABLES, _tls_for
+
+    for name in _PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    plain = _tls_for("http://127.0.0.1:8000/v1")
+    assert plain.cert_store_stats()["x509_ca"] == 0 and plain.check_hostname
+    assert _tls_for("https://api.example.com/v1").cert_store_stats()["x509_ca"] > 0
+    monkeypatch.setenv("HTTPS_PROXY", "https://proxy.example:3128")
+    assert _tls_for("http://127.0.0.1:8000/v1").cert_store_stats()["x509_ca"] > 0
