@@ -19,23 +19,24 @@ Usage::
 
     .venv/bin/python bench/judge_vs_fastchat.py [--latency 0.5] [--concurrency 1 4 16 64]
 
-Measured here (2 cores, 2026-12-04, one run of this script, load average 0.1-0.2; transeval judging through openai
+Measured here (2 cores, 2026-12-04, one run of this script, load average 0.1-0.3; transeval judging through openai
 3.60 on its aiohttp transport, ``openai[aiohttp]``)::
 
     | C  | ideal N*L/C | goal 1.2*ideal+2 | transeval judge | FastChat gen_judgment | transeval / FastChat | warm   |
-    | 1  |     80.00 s |          98.00 s |         88.54 s |               90.63 s |                0.98x | 0.58 s |
-    | 4  |     20.00 s |          26.00 s |         22.65 s |               25.00 s |                0.91x | 0.45 s |
-    | 16 |      5.00 s |           8.00 s |          6.29 s |                8.83 s |                0.71x | 0.52 s |
-    | 64 |      1.25 s |           3.50 s |          2.62 s |                4.88 s |                0.54x | 0.50 s |
+    | 1  |     80.00 s |          98.00 s |         88.16 s |               90.86 s |                0.97x | 0.55 s |
+    | 4  |     20.00 s |          26.00 s |         22.69 s |               25.23 s |                0.90x | 0.54 s |
+    | 16 |      5.00 s |           8.00 s |          6.27 s |                8.69 s |                0.72x | 0.54 s |
+    | 64 |      1.25 s |           3.50 s |          2.47 s |                4.96 s |                0.50x | 0.51 s |
 
 (160 calls each, both tools, every row; every warm rerun made 0 calls and imported no SDK. At C = 64, 160 calls
 take at least ceil(160 / 64) x 0.5 = 1.5 s however they are scheduled. The 0.5 x FastChat goal at C = 16 cannot be
-met by any client here: half of FastChat's 8.8 s is below the ideal 5 s. At C = 64 the command is SDK import
-(about 0.40 s, with the collector paused), our own start-up and planning (0.13 s), the endpoint check, 1.75 s of
-requests (the SDK builds and reads each request: about 1.3 ms of CPU per request, twice in the chain of three waves)
-and 0.1 s of scoring and exit. Before this round (httpx transport, SQLite fsync per reply, language checks after
-the requests, a full final collection at exit): 3.06-3.57 s, 0.65-0.76x. The stdlib client the SDK replaced
-measured 2.32 s (issue 13).)
+met by any client here: half of FastChat's 8.7 s is below the ideal 5 s. At C = 64 the command is the SDK's import
+(about 0.40 s, with the collector paused, its objects then frozen), our own start-up and planning (0.13 s), the
+endpoint check, about 1.75 s of requests (the SDK builds and reads each one: about 1.3 ms of CPU per request, paid
+between the three waves) and 0.1 s of scoring and exit. The previous round (httpx transport, an fsync per cached
+reply, language checks after the requests, collector walks over the SDK's objects) measured 3.06-3.57 s, 0.65-0.76x;
+an earlier run of this round, before the freeze and the TLS-context skip for plain-http endpoints, 2.62 s (0.54x).
+The stdlib client the SDK replaced measured 2.32 s (issue 13).)
 """
 
 from __future__ import annotations
