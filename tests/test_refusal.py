@@ -107,8 +107,8 @@ def test_heldout_precision_and_recall(labelled: list[dict], lang: str, split: st
     "lang",
     [pytest.param(code, marks=pytest.mark.xfail(
         strict=True, reason=f"{UNSEEN} precision {UNSEEN_BELOW_FLOOR[code][0]:.2f}, recall "
-                            f"{UNSEEN_BELOW_FLOOR[code][1]:.2f}: below the floor (unseen wordings, partial "
-                            "compliance read as refusal); the judge is the metric to quote"))
+                            f"{UNSEEN_BELOW_FLOOR[code][1]:.2f}: below the floor (refusals in wordings no list "
+                            "has seen); the judge is the metric to quote"))
      if code in UNSEEN_BELOW_FLOOR else code for code in MULTIJAIL_LANGUAGES],
 )
 def test_unseen_heldout_precision_and_recall(labelled: list[dict], lang: str) -> None:
