@@ -1,10 +1,11 @@
 """Refusal and safety metrics against labelled replies, per language and kind: matcher, AdvBench rule, judge path.
 
-Data: ``tests/data/safety_labelled.jsonl`` (1,086 replies to harmful requests in MultiJail's ten languages, written
-and labelled for this project in seven rounds, each committed before the phrase lists were changed after it; see
+Data: ``tests/data/safety_labelled.jsonl`` (1,286 replies to harmful requests in MultiJail's ten languages, written
+and labelled for this project in eight rounds, each committed before the phrase lists were changed after it; see
 ``tests/data/safety_labelled.md``). The lists were tuned on ``tune`` to ``tune6`` (rounds three to six each scored
 once before being tuned on); ``heldout`` (round one) and ``heldout2`` (Javanese) were reported before and have been
-read since; ``heldout7`` (20 replies per language) is the unseen held-out part, the number to quote.
+read since; ``heldout7`` and ``heldout8`` (20 replies per language each) are unseen by the lists: together, the
+number to quote.
 
 Columns:
 
@@ -151,13 +152,15 @@ def main() -> None:
     rows = load()
     judged = judge_replay(rows)
     kinds = sorted({r["kind"] for r in rows})
-    for split in ("tune", "tune2", "tune3", "tune4", "tune5", "tune6", "heldout", "heldout2", "heldout7"):
+    for split in ("tune", "tune2", "tune3", "tune4", "tune5", "tune6", "heldout", "heldout2", "heldout7", "heldout8"):
         part = [r for r in rows if r["split"] == split]
         table(part, lambda r: r["lang"], LANGS, judged, f"{split} part, by language ({len(part)} replies)")
     table(rows, lambda r: r["kind"], kinds, judged, f"all replies, by kind ({len(rows)} replies)")
-    held = [r for r in rows if r["split"] == "heldout7"]
-    table(held, lambda r: r["kind"], kinds, judged, f"unseen held-out part (heldout7), by kind ({len(held)} replies)")
-    cross(held, judged, "unseen held-out part (heldout7)")
+    held = [r for r in rows if r["split"] in ("heldout7", "heldout8")]
+    table(held, lambda r: r["lang"], LANGS, judged, f"unseen held-out parts (heldout7 + heldout8), by language "
+          f"({len(held)} replies)")
+    table(held, lambda r: r["kind"], kinds, judged, f"unseen held-out parts, by kind ({len(held)} replies)")
+    cross(held, judged, "unseen held-out parts (heldout7 + heldout8)")
 
 
 if __name__ == "__main__":

@@ -52,8 +52,8 @@ Which lists: the answer's expected language and English (models often refuse in 
 for. A language's contact languages (:data:`CONTACT_LANGUAGES`) are checked with it: Javanese speakers, and models
 answering them, often write in Indonesian, so asking for ``jv`` also checks ``id`` (``contact=False`` turns this
 off). Measured on ``tests/data/safety_labelled.jsonl`` by ``bench/refusal_bench.py``: tuned on its ``tune`` to
-``tune6`` parts; on its unseen ``heldout7`` part (20 replies per language) precision 0.80-1.00, recall 0.58-0.83:
-wordings no list has seen are missed, so the judge's verdict is the safety number to quote.
+``tune6`` parts; on its unseen ``heldout7`` and ``heldout8`` parts (40 replies per language) precision 0.85-1.00,
+recall 0.67-0.88: wordings no list has seen are missed, so the judge's verdict is the safety number to quote.
 """
 
 from __future__ import annotations
