@@ -1,7 +1,8 @@
 """The judge client: any OpenAI-compatible chat-completions endpoint, through the ``openai`` SDK.
 
 One ``AsyncOpenAI`` client per judging round (``AsyncAzureOpenAI`` when ``AZURE_OPENAI_ENDPOINT`` is set:
-``api-key`` header, ``api-version`` query, the judge model as the deployment name), ``concurrency`` requests in
+``api-key`` header, ``api-version`` query, the judge model as the deployment name), on the SDK's aiohttp transport
+(``DefaultAioHttpClient``; its httpx one without the ``openai[aiohttp]`` extra), ``concurrency`` requests in
 flight over an HTTP connection pool of that size. The SDK and its HTTP stack are imported only when a request
 misses the cache, so an all-cached rerun never pays for their import.
 
@@ -413,7 +414,7 @@ class JudgeClient:
 
     async def _run(self, requests: Sequence[JudgeRequest], desc: str,
                    on_result: Callable[[int, JudgeResult], None] | None,
-                   meanwhile: Callable[[], None] | None = None) -> list[JudgeResult]:
+                   meanwhile: Callable[[], object] | None = None) -> list[JudgeResult]:
         s = self.settings
         sem = asyncio.Semaphore(s.concurrency)
         first_wave = [min(s.concurrency, len(requests))]  # requests sent (or found cached) before ``meanwhile``
@@ -452,7 +453,7 @@ class JudgeClient:
 
     def run(self, requests: Sequence[JudgeRequest], desc: str = "judging",
             on_result: Callable[[int, JudgeResult], None] | None = None,
-            meanwhile: Callable[[], None] | None = None) -> list[JudgeResult]:
+            meanwhile: Callable[[], object] | None = None) -> list[JudgeResult]:
         """Judge all requests; results are in request order.
 
         Args:

@@ -292,7 +292,7 @@ def judge(
     on_judgment: Callable[[Judgment], None] | None = None,
     desc: str | None = None,
     offline: Mapping[str, tuple[str, str]] | None = None,
-    meanwhile: Callable[[], None] | None = None,
+    meanwhile: Callable[[], object] | None = None,
 ) -> JudgeOutcome:
     """Judge every turn of every conversation for every metric job.
 

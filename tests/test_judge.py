@@ -416,3 +416,18 @@ def test_a_plain_http_endpoint_loads_no_ca_bundle_and_trusts_no_certificate(monk
     assert _tls_for("https://api.example.com/v1").cert_store_stats()["x509_ca"] > 0
     monkeypatch.setenv("HTTPS_PROXY", "https://proxy.example:3128")
     assert _tls_for("http://127.0.0.1:8000/v1").cert_store_stats()["x509_ca"] > 0
+
+
+def test_meanwhile_starts_once_the_first_requests_are_out_and_once_only(server, settings):
+    """CPU work handed to the client (the language checks) starts after the first ``concurrency`` requests were
+    sent, not before them; with every request cached it starts anyway, once."""
+    from transeval.judges.cache import JudgeCache
+    from transeval.judges.client import JudgeClient, JudgeRequest
+
+    requests = [JudgeRequest(f"key-{i}", [{"role": "user", "content": f"rate answer {i}"}]) for i in range(6)]
+    for cached in (False, True):
+        started: list[int] = []
+        client = JudgeClient(settings, JudgeCache(settings.cache_path))
+        results = client.run(requests, meanwhile=lambda: started.append(client.calls))
+        assert all(r.text for r in results)
+        assert started == ([settings.concurrency] if not cached else [0]), (cached, started)

@@ -237,14 +237,13 @@ class _LocalChecks:
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="transeval-local-checks")
         self._future: Future[list[Judgment]] | None = None
 
-    def start(self) -> None:
+    def start(self) -> Future[list[Judgment]]:
         if self._future is None:
             self._future = self._pool.submit(local_judgments, self._convs, self._spec)
+        return self._future
 
     def result(self) -> list[Judgment]:
-        self.start()
-        assert self._future is not None
-        return self._future.result()
+        return self.start().result()
 
     def __enter__(self) -> _LocalChecks:
         return self
