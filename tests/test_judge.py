@@ -428,6 +428,6 @@ def test_meanwhile_starts_once_the_first_requests_are_out_and_once_only(server, 
     for cached in (False, True):
         started: list[int] = []
         client = JudgeClient(settings, JudgeCache(settings.cache_path))
-        results = client.run(requests, meanwhile=lambda: started.append(client.calls))
+        results = client.run(requests, meanwhile=lambda c=client, s=started: s.append(c.calls))
         assert all(r.text for r in results)
         assert started == ([settings.concurrency] if not cached else [0]), (cached, started)
