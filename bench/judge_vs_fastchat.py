@@ -36,6 +36,8 @@ endpoint check, about 1.75 s of requests (the SDK builds and reads each one: abo
 between the three waves) and 0.1 s of scoring and exit. The previous round (httpx transport, an fsync per cached
 reply, language checks after the requests, collector walks over the SDK's objects) measured 3.06-3.57 s, 0.65-0.76x;
 an earlier run of this round, before the freeze and the TLS-context skip for plain-http endpoints, 2.62 s (0.54x).
+Two later runs of ``--concurrency 64 16`` on a busier machine (both tools slower): C = 64 0.39x and 0.45x, C = 16
+0.67x twice.
 The stdlib client the SDK replaced measured 2.32 s (issue 13).)
 """
 
