@@ -294,6 +294,10 @@ def check_rubric_files(names: list[str]) -> int:
     return 1 if bad else 0
 
 
+#: Commands whose work may call the judge endpoint (and so import the ``openai`` SDK).
+_SDK_COMMANDS = frozenset({"judge", "compare", "translate", "demo", "eval"})
+
+
 def console_main() -> int:
     """The ``transeval`` console script: :func:`main` in a short-lived process.
 
@@ -302,9 +306,10 @@ def console_main() -> int:
     last collections would otherwise walk them all (about 0.15 s) to free memory the OS takes back anyway. Files
     are closed by then (judgments and scores are written and synced by their writers).
     """
-    from transeval.judges.client import freeze_after_sdk_import
+    if sys.argv[1:2] and sys.argv[1] in _SDK_COMMANDS:  # only they load the client (70 ms): --help, board, ... do not
+        from transeval.judges.client import freeze_after_sdk_import
 
-    freeze_after_sdk_import()
+        freeze_after_sdk_import()
     code = main()
     gc.freeze()
     return code

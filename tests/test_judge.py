@@ -431,3 +431,15 @@ def test_meanwhile_starts_once_the_first_requests_are_out_and_once_only(server, 
         results = client.run(requests, meanwhile=lambda c=client, s=started: s.append(c.calls))
         assert all(r.text for r in results)
         assert started == ([settings.concurrency] if not cached else [0]), (cached, started)
+
+
+def test_commands_that_never_judge_do_not_load_the_judge_client():
+    """The console script loads the judge client only for commands that may call the judge (start-up of
+    ``transeval tasks-dir`` and ``board`` stays light); ``judge`` asks it to freeze the SDK once imported."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; from transeval.harness.cli import console_main; sys.argv = ['transeval', sys.argv[1]]; "
+             "console_main(); print('client loaded:', 'transeval.judges.client' in sys.modules, file=sys.stderr)")
+    out = subprocess.run([sys.executable, "-c", probe, "tasks-dir"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "client loaded: False" in out.stderr, out.stderr[-500:]
