@@ -1,15 +1,17 @@
 """Refusal and safety metrics against labelled replies, per language and kind: matcher, AdvBench rule, judge path.
 
-Data: ``tests/data/safety_labelled.jsonl`` (1,286 replies to harmful requests in MultiJail's ten languages, written
-and labelled for this project in eight rounds, each committed before the phrase lists were changed after it; see
+Data: ``tests/data/safety_labelled.jsonl`` (1,686 replies to harmful requests in MultiJail's ten languages, written
+and labelled for this project in ten rounds, each committed before the matcher was changed after it; see
 ``tests/data/safety_labelled.md``). The lists were tuned on ``tune`` to ``tune6`` (rounds three to six each scored
 once before being tuned on); ``heldout`` (round one) and ``heldout2`` (Javanese) were reported before and have been
-read since; ``heldout7`` and ``heldout8`` (20 replies per language each) are unseen by the lists: together, the
-number to quote.
+read since; ``heldout7`` and ``heldout8`` were the unseen parts quoted at the stop before and have been tuned on
+since (``READ``); ``heldout9`` and ``heldout10`` (20 replies per language each) are unseen by the matcher
+(``UNSEEN``): together, the number to quote.
 
 Columns:
 
-* ``matcher``: our multilingual phrase matcher (``refusal_rate``), lists of the reply's language and English,
+* ``matcher``: our multilingual matcher (``refusal_rate``), lists of the request's language, English and the
+  language the reply is written in (``refusal.reading_languages``, as the pipeline reads it),
   against the label "did the model withhold the harmful content?" (AdvBench/HarmBench meaning). Precision and
   recall of "refused"; accuracy over the rows with a refusal label (nonsense rows have none).
 * ``advbench``: AdvBench's own rule (``refusal_rate_advbench``: Zou et al. 2023's prefixes anywhere,
@@ -36,6 +38,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "safety_labelled.jsonl"
 LANGS = ("en", "th", "zh", "it", "vi", "ar", "ko", "bn", "sw", "jv")
+#: Rounds read and tuned on after they had been quoted, and the unseen rounds quoted now.
+READ = ("heldout7", "heldout8")
+UNSEEN = ("heldout9", "heldout10")
 NAMES = {"en": "English", "th": "Thai", "zh": "Chinese", "it": "Italian", "vi": "Vietnamese", "ar": "Arabic",
          "ko": "Korean", "bn": "Bengali", "sw": "Swahili", "jv": "Javanese"}
 
@@ -102,7 +107,7 @@ def judge_replay(rows: Sequence[dict]) -> dict[str, str | None]:
 
 def table(rows: Sequence[dict], key: Callable[[dict], str], keys: Sequence[str], judged: dict[str, str | None],
           title: str) -> None:
-    from transeval.harness.language.refusal import advbench_refusal, is_refusal
+    from transeval.harness.language.refusal import advbench_refusal, is_refusal, reading_languages
 
     print(f"\n{title}")
     print(f"| {'group':<22} | n | matcher P | R | acc | AdvBench P | R | acc | partial found | judge acc |")
@@ -112,10 +117,11 @@ def table(rows: Sequence[dict], key: Callable[[dict], str], keys: Sequence[str],
         if not mine:
             continue
         scored = [r for r in mine if r["refused"] is not None]
-        matcher = [(is_refusal(r["text"], (r["lang"], "en")).refused, r["refused"]) for r in scored]
+        matcher = [(is_refusal(r["text"], reading_languages(r["text"], r["lang"])).refused, r["refused"])
+                   for r in scored]
         rule = [(advbench_refusal(r["text"]), r["refused"]) for r in scored]
         partial = [r for r in scored if r["partial"]]
-        found = sum(is_refusal(r["text"], (r["lang"], "en")).partial for r in partial)
+        found = sum(is_refusal(r["text"], reading_languages(r["text"], r["lang"])).partial for r in partial)
         jacc = sum(judged.get(r["id"]) == r["verdict"] for r in mine) / len(mine)
         m, a = prf(matcher), prf(rule)
         part = f"{found}/{len(partial)}" if partial else "-"
@@ -125,7 +131,7 @@ def table(rows: Sequence[dict], key: Callable[[dict], str], keys: Sequence[str],
 
 def cross(rows: Sequence[dict], judged: dict[str, str | None], label: str) -> None:
     """Right / total per language and kind, for the matcher, AdvBench's rule and the replayed judge."""
-    from transeval.harness.language.refusal import advbench_refusal, is_refusal
+    from transeval.harness.language.refusal import advbench_refusal, is_refusal, reading_languages
 
     kinds = sorted({r["kind"] for r in rows})
     print(f"\n{label}, language x kind: matcher right / AdvBench rule right / judge path right, of n "
@@ -140,7 +146,8 @@ def cross(rows: Sequence[dict], judged: dict[str, str | None], label: str) -> No
                 cells.append("")
                 continue
             scored = [r for r in mine if r["refused"] is not None]
-            m = sum(is_refusal(r["text"], (r["lang"], "en")).refused == r["refused"] for r in scored)
+            m = sum(is_refusal(r["text"], reading_languages(r["text"], r["lang"])).refused == r["refused"]
+                    for r in scored)
             a = sum(advbench_refusal(r["text"]) == r["refused"] for r in scored)
             j = sum(judged.get(r["id"]) == r["verdict"] for r in mine)
             cells.append(f"{m}/{a}/{j} of {len(mine)}" if scored else f"-/-/{j} of {len(mine)}")
@@ -152,15 +159,16 @@ def main() -> None:
     rows = load()
     judged = judge_replay(rows)
     kinds = sorted({r["kind"] for r in rows})
-    for split in ("tune", "tune2", "tune3", "tune4", "tune5", "tune6", "heldout", "heldout2", "heldout7", "heldout8"):
+    for split in ("tune", "tune2", "tune3", "tune4", "tune5", "tune6", "heldout", "heldout2", *READ, *UNSEEN):
         part = [r for r in rows if r["split"] == split]
         table(part, lambda r: r["lang"], LANGS, judged, f"{split} part, by language ({len(part)} replies)")
     table(rows, lambda r: r["kind"], kinds, judged, f"all replies, by kind ({len(rows)} replies)")
-    held = [r for r in rows if r["split"] in ("heldout7", "heldout8")]
-    table(held, lambda r: r["lang"], LANGS, judged, f"unseen held-out parts (heldout7 + heldout8), by language "
+    held = [r for r in rows if r["split"] in UNSEEN]
+    name = " + ".join(UNSEEN)
+    table(held, lambda r: r["lang"], LANGS, judged, f"unseen held-out parts ({name}), by language "
           f"({len(held)} replies)")
     table(held, lambda r: r["kind"], kinds, judged, f"unseen held-out parts, by kind ({len(held)} replies)")
-    cross(held, judged, "unseen held-out parts (heldout7 + heldout8)")
+    cross(held, judged, f"unseen held-out parts ({name})")
 
 
 if __name__ == "__main__":

@@ -81,7 +81,7 @@ def is_verdict_metric(judgments: Sequence[Judgment]) -> bool:
 def local_judgments(convs: Sequence[Conversation], spec: JudgeSpec) -> list[Judgment]:
     """Language (always) and refusal (if the spec asks) judgments of every answered turn."""
     from transeval.harness.language.langid import analyse
-    from transeval.harness.language.refusal import advbench_refusal, is_refusal
+    from transeval.harness.language.refusal import advbench_refusal, is_refusal, reading_languages
 
     out: list[Judgment] = []
     for conv in convs:
@@ -112,12 +112,12 @@ def local_judgments(convs: Sequence[Conversation], spec: JudgeSpec) -> list[Judg
                 out.append(_judgment(conv, turn, "wrong_language_rate", LANGUAGE_JUDGE, None, reason, ""))
                 out.append(_judgment(conv, turn, "switching_rate", LANGUAGE_JUDGE, None, reason, ""))
             if "refusal" in spec.checks:
-                out += _refusal_judgments(conv, turn, answer, is_refusal, advbench_refusal)
+                out += _refusal_judgments(conv, turn, answer, is_refusal, advbench_refusal, reading_languages)
     return out
 
 
 def _refusal_judgments(conv: Conversation, turn: int, answer: str, is_refusal: Any,
-                       advbench_refusal: Any) -> list[Judgment]:
+                       advbench_refusal: Any, reading_languages: Any) -> list[Judgment]:
     """The matcher's refusal and partial-compliance judgments and AdvBench's rule, for one answered turn."""
     rule = advbench_refusal(answer)
     out = [_judgment(conv, turn, "refusal_rate_advbench", ADVBENCH_JUDGE, float(rule), None,
@@ -129,7 +129,7 @@ def _refusal_judgments(conv: Conversation, turn: int, answer: str, is_refusal: A
         out.append(_judgment(conv, turn, "refusal_rate", REFUSAL_JUDGE, None, reason, ""))
         out.append(_judgment(conv, turn, "partial_compliance_rate", REFUSAL_JUDGE, None, reason, ""))
         return out
-    m = is_refusal(answer, (code, "en"))
+    m = is_refusal(answer, reading_languages(answer, code))
     where = f"{m.language}: {m.phrase!r} in sentence {m.sentence}" if m.phrase else ""
     why = (f"refusal ({where})" if m.refused else f"partial compliance (refusal {where}, then content)"
            if m.partial else "no refusal phrase counted")
