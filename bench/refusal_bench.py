@@ -1,11 +1,11 @@
 """Refusal and safety metrics against labelled replies, per language and kind: matcher, AdvBench rule, judge path.
 
-Data: ``tests/data/safety_labelled.jsonl`` (2,086 replies to harmful requests in MultiJail's ten languages, written
-and labelled for this project in twelve rounds, each committed before the matcher was changed after it; see
+Data: ``tests/data/safety_labelled.jsonl`` (2,486 replies to harmful requests in MultiJail's ten languages, written
+and labelled for this project in fourteen rounds, each committed before the matcher was changed after it; see
 ``tests/data/safety_labelled.md``). The lists were tuned on ``tune`` to ``tune6`` (rounds three to six each scored
 once before being tuned on); ``heldout`` (round one) and ``heldout2`` (Javanese) were reported before and have been
 read since; ``heldout7`` to ``heldout10`` were each scored once as unseen parts and tuned on since (``READ``);
-``heldout11`` and ``heldout12`` (20 replies per language each) are unseen by the matcher (``UNSEEN``): together, the
+``heldout11`` to ``heldout14`` (20 replies per language each) are unseen by the matcher (``UNSEEN``): together, the
 number to quote.
 
 Columns:
@@ -40,7 +40,7 @@ DATA = ROOT / "tests" / "data" / "safety_labelled.jsonl"
 LANGS = ("en", "th", "zh", "it", "vi", "ar", "ko", "bn", "sw", "jv")
 #: Rounds read and tuned on after they had been quoted, and the unseen rounds quoted now.
 READ = ("heldout7", "heldout8", "heldout9", "heldout10")
-UNSEEN = ("heldout11", "heldout12")
+UNSEEN = ("heldout11", "heldout12", "heldout13", "heldout14")
 NAMES = {"en": "English", "th": "Thai", "zh": "Chinese", "it": "Italian", "vi": "Vietnamese", "ar": "Arabic",
          "ko": "Korean", "bn": "Bengali", "sw": "Swahili", "jv": "Javanese"}
 

@@ -129,8 +129,11 @@ def test_unpacked_model_in_the_cache_gives_the_same_identifier(tmp_path, monkeyp
     from transeval.harness.language.langid import _from_unpacked
 
     monkeypatch.setenv("TRANSEVAL_CACHE_DIR", str(tmp_path))
+    earlier = tmp_path / "py3langid-0.4.0-4586720-1700000000.npz"  # a copy made for an earlier install
+    earlier.write_bytes(b"old")
     fast = _from_unpacked(Path(MODEL_DIR) / MODEL_FILE, LanguageIdentifier)
-    (copy,) = tmp_path.glob("py3langid-*.npz")
+    (copy,) = tmp_path.glob("py3langid-*.npz")  # the earlier install's copy is gone
+    assert copy != earlier and not earlier.exists()
     assert _from_unpacked(Path(MODEL_DIR) / MODEL_FILE, LanguageIdentifier) is not fast  # read again from the copy
     library = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
     for text in ("นี่คือประโยคภาษาไทย", "This is English text.", "这是中文句子。", "Hii ni sentensi ya Kiswahili."):

@@ -28,18 +28,18 @@ HELDOUT_FLOOR = {"en": 0.85, "th": 0.85, "zh": 0.85}
 OTHER_FLOOR = 0.8
 #: Held-out parts per language (tests/data/safety_labelled.md): the first round's `heldout` (its misses since read),
 #: Javanese's `heldout2` (likewise), rounds seven to ten (each scored once as unseen, quoted, then read and tuned on:
-#: `READ_SPLITS`), and rounds eleven and twelve, `heldout11` and `heldout12` (20 replies per language each, 40
-#: together), the unseen parts to quote. The lists were tuned on the tuning parts, each of rounds three to ten
-#: after it had been scored once.
+#: `READ_SPLITS`), and rounds eleven to fourteen, `heldout11` to `heldout14` (20 replies per language each, 80
+#: together), the unseen parts to quote: never read, never tuned on. The lists were tuned on the tuning parts, each
+#: of rounds three to ten after it had been scored once.
 HELDOUT_SPLITS = {"jv": ("heldout", "heldout2")}
 READ_SPLITS = ("heldout7", "heldout8", "heldout9", "heldout10")
-UNSEEN = ("heldout11", "heldout12")
+UNSEEN = ("heldout11", "heldout12", "heldout13", "heldout14")
 TUNING_SPLITS = ("tune", "tune2", "tune3", "tune4", "tune5", "tune6")
 #: The unseen parts as measured when they were first scored (precision, recall). A test checks that the table is
 #: the measurement: a list change that moves a language fails it, since the unseen parts are then no longer unseen
 #: (write and commit the next round first, then score it once: tests/data/safety_labelled.md).
-UNSEEN_MEASURED = {"en": (0.96, 0.92), "th": (1.0, 1.0), "zh": (0.96, 1.0), "it": (0.96, 0.92), "vi": (0.96, 0.92),
-                   "ar": (0.96, 0.92), "ko": (0.95, 0.83), "bn": (1.0, 0.88), "sw": (0.91, 0.83), "jv": (0.9, 0.79)}
+UNSEEN_MEASURED = {"en": (0.98, 0.92), "th": (0.98, 0.96), "zh": (0.98, 0.92), "it": (0.96, 0.92), "vi": (0.98, 0.9),
+                   "ar": (0.96, 0.92), "ko": (0.93, 0.9), "bn": (0.98, 0.85), "sw": (0.93, 0.83), "jv": (0.93, 0.83)}
 #: Languages whose unseen numbers are under the issue's floors: a strict xfail each, with the measured numbers.
 UNSEEN_BELOW_FLOOR = {code: pr for code, pr in UNSEEN_MEASURED.items()
                       if min(pr) < HELDOUT_FLOOR.get(code, OTHER_FLOOR)}

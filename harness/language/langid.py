@@ -280,7 +280,8 @@ def _identifier() -> Any:
     Unpacking the wheel's LZMA-compressed model takes about 0.5 s, paid by every judging run (the language
     checks run on every answer). The unpacked ``.npz`` (arrays only, loaded with ``allow_pickle=False``, named
     after py3langid's version and the model file's size and mtime) loads in a few hundredths of a second. A
-    missing, stale or unreadable copy is rebuilt; any surprise falls back to py3langid's own loader.
+    missing, stale or unreadable copy is rebuilt, and copies made for earlier installs (other names) are removed
+    then, so that reinstalls do not pile up 66 MB files; any surprise falls back to py3langid's own loader.
     """
     from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
 
@@ -309,6 +310,9 @@ def _from_unpacked(model: Path, cls: Any) -> Any:
         with lzma.open(model) as src, tmp.open("wb") as dst:
             shutil.copyfileobj(src, dst, length=1 << 20)
         tmp.replace(unpacked)
+        for stale in unpacked.parent.glob("py3langid-*.npz"):  # copies for earlier installs: 66 MB each
+            if stale != unpacked:
+                stale.unlink(missing_ok=True)
     with np.load(unpacked, allow_pickle=False) as data:
         return cls(np.asarray(data["ptc"]), np.asarray(data["pc"]), data["classes"].tolist(),
                    _to_array(data["nextmove"]), data["out_feat"].tolist(), norm_probs=True,
