@@ -24,7 +24,7 @@ from transeval.judges.cache import JudgeCache, cache_key
 from transeval.judges.client import JudgeClient, JudgeRequest, JudgeResult, public_url
 from transeval.judges.config import JudgeSettings
 from transeval.judges.parse import combine_orders
-from transeval.judges.rubric import FIELDS, Rubric, available_rubrics, load_rubric
+from transeval.judges.rubric import FIELDS, Rubric, load_rubric, multi_turn_companion
 
 log = logging.getLogger(__name__)
 TRUNCATION_MARK = "\n[... {n} characters omitted by transeval: answer longer than the judge cap]"
@@ -88,9 +88,8 @@ def pick_rubric(conv: Conversation, turn: int, job: MetricJob | None = None) -> 
         if name in REFERENCE_PAIRWISE and uses_reference(conv, turn):
             name = REFERENCE_PAIRWISE[name]
         rubric = load_rubric(name)
-        if turn > 0 and not rubric.multi_turn and f"{name}-multi-turn" in available_rubrics():
-            return load_rubric(f"{name}-multi-turn")  # e.g. pair-v2 -> pair-v2-multi-turn for turn 2
-        return rubric
+        companion = multi_turn_companion(name) if turn > 0 and not rubric.multi_turn else None
+        return load_rubric(companion) if companion else rubric  # pair-v2 -> pair-v2-multi-turn for turn 2
     spec = conv.question.judge
     use_ref = uses_reference(conv, turn)
     if turn == 0:

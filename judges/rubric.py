@@ -486,6 +486,22 @@ def find_rubric(name: str, extra: Sequence[Path] = ()) -> Path:
     return paths[name]
 
 
+def multi_turn_companion(name: str) -> str | None:
+    """The multi-turn form of a rubric, if there is one.
+
+    ``NAME-multi-turn`` among the rubrics for a name; the file ``NAME-multi-turn.yaml`` beside it for a path (user
+    rubrics are recorded by path, see :func:`rubric_ref`).
+
+    Raises:
+        TransevalError: when a user rubrics folder does not exist.
+    """
+    if is_rubric_path(name):
+        path = Path(name).expanduser()
+        companion = path.with_name(f"{path.stem}-multi-turn{path.suffix}")
+        return str(companion) if companion.is_file() else None
+    return f"{name}-multi-turn" if f"{name}-multi-turn" in available_rubrics() else None
+
+
 def rubric_ref(name: str, extra: Sequence[Path] = ()) -> str:
     """How a run records a rubric: a bundled rubric by its name, any other by its absolute path.
 

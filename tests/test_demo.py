@@ -70,6 +70,8 @@ def test_without_key_the_demo_judge_sees_only_the_new_mtbench_run(
         f"samples_thai_mtbench_{DATE[:-1]}1.jsonl"])
     printed = capsys.readouterr().out
     assert f"board {out}" in printed and "to judge the answers" not in printed
+    shown = next(line for line in printed.splitlines() if "thai_mtbench" in line and "--predict_only" in line)
+    assert f"--output_path {out} " in shown and ".demo-staging-" not in shown  # the command a user can rerun
 
 
 def test_without_key_or_server_the_answers_stay_unjudged(

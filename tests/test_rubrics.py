@@ -210,3 +210,33 @@ def test_own_rubric_by_path_at_run_time_then_judged_later_from_elsewhere(server,
     later = run_cli(["transeval", "judge", str(out)], judge_env, elsewhere)  # no folder given: the path is recorded
     assert later.returncode == 0, later.stderr[-2000:]
     assert "conciseness" in later.stdout and server.judge_calls() == calls  # cached: nothing asked twice
+
+
+def test_a_user_rubric_recorded_by_path_judges_turn_two_with_its_multi_turn_file(tmp_path: Path, monkeypatch):
+    """User rubrics are recorded by path; turn 2 uses the file ``NAME-multi-turn.yaml`` beside it, as bundled
+    rubrics use ``NAME-multi-turn``, and the single-turn file where there is none."""
+    from transeval.harness.lmeval.judged import judge_spec_from_metadata
+    from transeval.judges.grade import MetricJob, pick_rubric
+    from transeval.judges.rubric import multi_turn_companion
+
+    monkeypatch.delenv("TRANSEVAL_RUBRICS_DIR", raising=False)
+    single = _own_rubric(tmp_path / "my")
+    multi = FLUENCY.replace("name: fluency", "name: conciseness-multi-turn").replace("metric: fluency",
+                                                                                    "metric: conciseness")
+    (tmp_path / "my" / "conciseness-multi-turn.yaml").write_text(multi + "multi_turn: true\n", encoding="utf-8")
+    lonely = _own_rubric(tmp_path / "other")
+    spec = judge_spec_from_metadata("thai_mtbench", {**META, "rubrics": ["conciseness"], "rubrics_dir": str(
+        tmp_path / "my")})
+    (recorded,) = spec.rubrics
+    assert recorded == str(single.resolve())
+    assert multi_turn_companion(recorded) == str(tmp_path / "my" / "conciseness-multi-turn.yaml")
+    assert multi_turn_companion(str(lonely)) is None
+    assert multi_turn_companion("pair-v2") == "pair-v2-multi-turn" and multi_turn_companion("fluency") is None
+
+    from test_judge import conv
+
+    c = conv("81", ["one", "two"])
+    job = MetricJob("conciseness", recorded, None)
+    assert pick_rubric(c, 0, job).name == "conciseness"
+    assert pick_rubric(c, 1, job).name == "conciseness-multi-turn" and pick_rubric(c, 1, job).multi_turn
+    assert pick_rubric(c, 1, MetricJob("conciseness", str(lonely), None)).name == "conciseness"

@@ -105,7 +105,11 @@ def main(argv: list[str] | None = None) -> int:
     rc, unjudged = 0, staging is not None
     try:
         for cmd in jobs:
-            print("transeval demo: " + " ".join(cmd), flush=True)
+            shown = " ".join(str(args.out) if staging is not None and part == str(staging) else part for part in cmd)
+            note = (f"\n  (written to a staging folder inside {args.out} first, so that the demo judge sees only "
+                    "these answers; it is moved into the output folder at the end)"
+                    if staging is not None and str(staging) in cmd else "")
+            print("transeval demo: " + shown + note, flush=True)  # the command as a user would run it
             rc = subprocess.call(cmd, env=env)
             if rc != 0:
                 return rc
