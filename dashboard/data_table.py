@@ -138,8 +138,8 @@ def available(rows: pd.DataFrame) -> list[Column]:
             role = "member"  # shown through its suite's average; pickable on its own
         out.append(Column(task, metric, _label(task, metric, role), family_of(task)[1], role))
     for suite, tasks in suites.items():
-        metric = str(rows[rows["task"] == tasks[0]]["metric"].iloc[0]) if tasks else "acc"
-        avg = Column(suite, f"{metric}{AVG}", f"{metric_label(metric)} avg · {suite}", "Knowledge", "suite_avg")
+        metric, header = _suite_metric(rows, tasks)
+        avg = Column(suite, f"{metric}{AVG}", f"{header} avg · {suite}", "Knowledge", "suite_avg")
         at = next((i for i, c in enumerate(out) if c.role == "headline" and family_of(c.task)[0] >
                    family_of(tasks[0])[0]), None)
         at = at if at is not None else next((i for i, c in enumerate(out) if c.role not in ("headline", "lc")),
@@ -157,9 +157,18 @@ def knowledge_suites(rows: pd.DataFrame) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for suite, grp in heads.groupby("group", sort=True):
         tasks = sorted(set(grp["task"]))
-        if len(tasks) > 1 and all(family_of(t)[1] == "Knowledge" for t in tasks) and grp["metric"].nunique() == 1:
+        # one scale: every member's headline is a share of its questions (accuracy, GAOKAO's score rate, ...)
+        if len(tasks) > 1 and all(family_of(t)[1] == "Knowledge" for t in tasks) and all(
+                is_proportion(str(m)) for m in grp["metric"]):
             out[str(suite)] = tasks
     return out
+
+
+def _suite_metric(rows: pd.DataFrame, tasks: Sequence[str]) -> tuple[str, str]:
+    """(metric, header) of a suite's average: its members' headline metric, or all of them joined by ``/``."""
+    heads = rows[rows["headline"] & rows["task"].isin(tasks)]
+    metrics = sorted({str(m) for m in heads["metric"]}, key=lambda m: (m != "acc", m)) or ["acc"]
+    return "/".join(metrics), " / ".join(metric_label(m) for m in metrics)
 
 
 def default_keys(columns: Sequence[Column]) -> list[str]:
@@ -273,14 +282,15 @@ def _suite_average(grp: pd.DataFrame, col: Column, suites: dict[str, list[str]])
     """(value, detail, cell) of a knowledge suite's average for one model: the mean over its complete members."""
     tasks = suites.get(col.task, [])
     metric = col.metric.removesuffix(AVG)
-    mine = grp[grp["task"].isin(tasks) & (grp["metric"] == metric)]
-    complete = mine[[num(v) is not None and not bool(p) for v, p in zip(mine["score"], mine["partial"],
-                                                                        strict=True)]]
-    if complete.empty:
+    mine = grp[grp["task"].isin(tasks) & grp["headline"]]  # each member's headline (accuracy, score rate, ...)
+    scored = mine[[num(v) is not None for v in mine["score"]]]
+    if scored.empty:
         return None, "–", "–"
-    value = float(sum(float(x) for x in complete["score"]) / len(complete))
-    n = sum(int(num(x) or 0) for x in complete["n_total"])
-    detail = f"mean of {len(complete)}/{len(tasks)} tasks ({n} questions)"
+    value = float(sum(float(x) for x in scored["score"]) / len(scored))
+    n = sum(int(num(x) or 0) for x in scored["n_total"])
+    detail = f"mean of {len(scored)}/{len(tasks)} tasks ({n} questions)"
+    if scored["partial"].astype(bool).any():  # a --limit run: said here as on every other cell
+        detail += " · partial"
     return value, detail, f"{fmt(value, metric)} {detail}"
 
 
@@ -374,11 +384,13 @@ def leader_table(board: Board, wanted: Iterable[str] | None = None, models: Sequ
 def caveats(rows: pd.DataFrame, columns: Sequence[Column]) -> list[str]:
     """What a reader must know about the numbers shown (the page and every export say the same)."""
     out = []
-    tasks = {c.task for c in columns}
+    suites = knowledge_suites(rows) if not rows.empty else {}
+    members = {t for c in columns if c.role == "suite_avg" for t in suites.get(c.task, [])}
+    tasks = {c.task for c in columns} | members
     shown = rows[rows["task"].isin(tasks)]
     metrics = {(c.task, c.metric) for c in columns}
-    cells = shown[pd.Series([(t, m) in metrics for t, m in zip(shown["task"], shown["metric"], strict=True)],
-                            index=shown.index, dtype=bool)]
+    cells = shown[pd.Series([(t, m) in metrics or (t in members and bool(h)) for t, m, h in zip(
+        shown["task"], shown["metric"], shown["headline"], strict=True)], index=shown.index, dtype=bool)]
     demo = sorted({str(t) for t, j in zip(cells["task"], cells["judge"], strict=True) if "gemma-3-270m" in str(j)})
     if demo:
         out.append(f"DEMO JUDGE: {DEMO_JUDGE_NOTE}; its numbers ({', '.join(demo)}) say nothing about quality.")

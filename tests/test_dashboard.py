@@ -606,6 +606,33 @@ def test_alpaca_eval_headline_is_the_win_rate_with_lc_beside_it(full_board):
         assert keys.index("alpaca_eval_th:win_rate/LC") == keys.index("alpaca_eval_th:win_rate") + 1
 
 
+def test_make_demos_knowledge_run_is_one_average_over_accuracy_and_gaokao_score_rate(tmp_path: Path) -> None:
+    """As a real ``make demo`` writes it: two C-Eval subjects (acc), an AGI-Eval subset (acc) and a GAOKAO file
+    (score_rate), each limited to 3 questions. One average column, marked partial like every limited cell."""
+    from fixtures_board import write_run
+
+    members = {"ceval-valid_law": 0.0, "ceval-valid_high_school_history": 1 / 3, "agieval_gaokao_mathqa": 2 / 3}
+    results: dict[str, dict[str, object]] = {"demo_knowledge": {"alias": "demo_knowledge"}}
+    for task, acc in members.items():
+        results[task] = {"alias": task, "sample_len": 3, "acc,none": acc, "acc_stderr,none": 0.3}
+    results["gaokao_obj_math_i_mcqs"] = {"alias": "gaokao_obj_math_i_mcqs", "sample_len": 3, "score_rate,none": 0.6,
+                                         "points,none": 9.0, "max_points,none": 15.0, "acc,none": 2 / 3}
+    tasks = [*members, "gaokao_obj_math_i_mcqs"]
+    configs = {t: {"task": t, "output_type": "generate_until" if t.startswith("gaokao") else "multiple_choice"}
+               for t in tasks}
+    samples = {t: [{"doc_id": i} for i in range(3)] for t in tasks}
+    write_run(tmp_path / "gemma", "gemma-3-270m", "2026-01-09T10-00-00", results, configs, samples,
+              groups={"demo_knowledge": tasks}, limit=3)
+    board = data.load_board(tmp_path)
+    table = data_table.leader_table(board)
+    (avg,) = [c for c in table.columns if c.role == "suite_avg"]
+    assert avg.label == "accuracy / score_rate avg · demo_knowledge"
+    assert not [c for c in table.columns if c.task in tasks]  # members are pickable, not default columns
+    assert table.values.iloc[0][avg.label] == pytest.approx((0 + 1 / 3 + 2 / 3 + 0.6) / 4)
+    assert table.cells.iloc[0][avg.label].endswith("mean of 4/4 tasks (12 questions) · partial")
+    assert any(line.startswith("PARTIAL runs") and "gaokao_obj_math_i_mcqs" in line for line in table.caveats)
+
+
 def test_a_knowledge_suite_run_as_one_group_is_one_average_column(full_board):
     # make demo's demo_knowledge: no number of its own; its members were the first columns before (issue 22)
     table = data_table.leader_table(full_board)
