@@ -100,7 +100,7 @@ def trl(model_dir: Path, data: Path, out: Path, args: argparse.Namespace, steps:
         args=SFTConfig(output_dir=str(out), max_length=args.seq, per_device_train_batch_size=args.batch,
                        gradient_accumulation_steps=1, learning_rate=1e-4, warmup_steps=0.01, max_steps=steps,
                        logging_steps=10, save_strategy="no", bf16=args.device != "cpu", report_to=[],
-                       use_cpu=args.device == "cpu"),
+                       lr_scheduler_type="cosine", seed=42, use_cpu=args.device == "cpu"),  # train/'s defaults
         peft_config=LoraConfig(r=64, lora_alpha=128, lora_dropout=0.05, task_type="CAUSAL_LM",
                                target_modules=TARGETS),
     )

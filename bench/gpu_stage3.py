@@ -77,48 +77,17 @@ def main() -> None:
                                "peak_gpu_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2),
                                "loss_first_last": [ours["losses"][0], ours["losses"][-1]]}
 
-    # 3. Plain TRL SFTTrainer, same data (prompt/completion, completion-only loss), LoRA and schedule.
-    import datasets
-    from peft import LoraConfig
-    from transeval.train.common import read_records
-    from transeval.train.data import messages_from_record
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    from trl import SFTConfig, SFTTrainer
+    # 3. Plain TRL SFTTrainer, same data (prompt/completion, completion-only loss), LoRA and schedule
+    #    (bench/gpu_sft_vs_trl.py's runner, shared so that the two benches compare the same TRL setup).
+    from gpu_sft_vs_trl import trl
 
-    rows = []
-    for where, rec in read_records(str(args.out / "rkd.jsonl")):
-        msgs = messages_from_record(rec, where)
-        rows.append({"prompt": msgs[:-1], "completion": msgs[-1:]})
-    tok = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.bfloat16)
-    counted = {"tokens": 0}
-    trainer = SFTTrainer(
-        model=model, processing_class=tok, train_dataset=datasets.Dataset.from_list(rows),
-        args=SFTConfig(output_dir=str(args.out / "trl"), max_length=args.seq, per_device_train_batch_size=args.batch,
-                       gradient_accumulation_steps=1, learning_rate=1e-4, warmup_steps=0.01, max_steps=args.steps,
-                       logging_steps=10, save_strategy="no", bf16=True, report_to=[], lr_scheduler_type="cosine"),
-        peft_config=LoraConfig(r=64, lora_alpha=128, lora_dropout=0.05, task_type="CAUSAL_LM",
-                               target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
-                                               "down_proj"]),
-    )
-    collate = trainer.data_collator
-
-    def counting(features):  # type: ignore[no-untyped-def]
-        batch = collate(features)
-        mask = batch.get("attention_mask")
-        counted["tokens"] += int(mask.sum()) if mask is not None else int(batch["input_ids"].numel())
-        return batch
-
-    trainer.data_collator = counting
     torch.cuda.reset_peak_memory_stats()
-    t = time.perf_counter()
-    trainer.train()
-    trl_s = time.perf_counter() - t
-    report["trl_sft"] = {"tokens_per_s": round(counted["tokens"] / trl_s), "train_seconds": round(trl_s, 1),
+    trl_fig = trl(model_dir.resolve(), (args.out / "rkd.jsonl").resolve(), (args.out / "trl").resolve(),
+                  argparse.Namespace(device="cuda", seq=args.seq, batch=args.batch), args.steps)
+    report["trl_sft"] = {"tokens_per_s": round(trl_fig["tokens_per_s"]), "train_seconds": trl_fig["train_seconds"],
                          "peak_gpu_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2)}
     report["ratio_transeval_over_trl"] = round(report["transeval_sft"]["tokens_per_s"] /  # type: ignore[index]
                                                report["trl_sft"]["tokens_per_s"], 2)  # type: ignore[index]
-    del trainer, model
     torch.cuda.empty_cache()
 
     # 4. The SFT checkpoint on Thai MT-bench (answers only: no judge on this machine).

@@ -96,8 +96,10 @@ def local_judgments(convs: Sequence[Conversation], spec: JudgeSpec) -> list[Judg
                     out.append(_judgment(conv, turn, "partial_compliance_rate", REFUSAL_JUDGE, None, reason, ""))
                     out.append(_judgment(conv, turn, "refusal_rate_advbench", ADVBENCH_JUDGE, None, reason, ""))
                 continue
+            written = None  # the detected language, read again by the refusal matcher
             try:
                 check = analyse(answer, conv.question.language)
+                written = check.detected.language
                 desc = (f"detected {check.detected.language} ({check.detected.confidence:.2f}), expected "
                         f"{check.expected}" + (f", script share {check.script_share:.2f}"
                                                if check.script_share is not None else "")
@@ -112,12 +114,13 @@ def local_judgments(convs: Sequence[Conversation], spec: JudgeSpec) -> list[Judg
                 out.append(_judgment(conv, turn, "wrong_language_rate", LANGUAGE_JUDGE, None, reason, ""))
                 out.append(_judgment(conv, turn, "switching_rate", LANGUAGE_JUDGE, None, reason, ""))
             if "refusal" in spec.checks:
-                out += _refusal_judgments(conv, turn, answer, is_refusal, advbench_refusal, reading_languages)
+                langs = reading_languages(answer, _code(conv.question.language), written)
+                out += _refusal_judgments(conv, turn, answer, is_refusal, advbench_refusal, langs)
     return out
 
 
 def _refusal_judgments(conv: Conversation, turn: int, answer: str, is_refusal: Any,
-                       advbench_refusal: Any, reading_languages: Any) -> list[Judgment]:
+                       advbench_refusal: Any, langs: tuple[str, ...]) -> list[Judgment]:
     """The matcher's refusal and partial-compliance judgments and AdvBench's rule, for one answered turn."""
     rule = advbench_refusal(answer)
     out = [_judgment(conv, turn, "refusal_rate_advbench", ADVBENCH_JUDGE, float(rule), None,
@@ -129,7 +132,7 @@ def _refusal_judgments(conv: Conversation, turn: int, answer: str, is_refusal: A
         out.append(_judgment(conv, turn, "refusal_rate", REFUSAL_JUDGE, None, reason, ""))
         out.append(_judgment(conv, turn, "partial_compliance_rate", REFUSAL_JUDGE, None, reason, ""))
         return out
-    m = is_refusal(answer, reading_languages(answer, code))
+    m = is_refusal(answer, langs)
     where = f"{m.language}: {m.phrase!r} in sentence {m.sentence}" if m.phrase else ""
     why = (f"refusal ({where})" if m.refused else f"partial compliance (refusal {where}, then content)"
            if m.partial else f"disclaimer, then the content (apology {where})" if m.disclaimer

@@ -411,7 +411,7 @@ def _scoped_refusal(text: str, starts: Sequence[int], sentence: int, after: int,
     return False
 
 
-def reading_languages(text: str, expected: str) -> tuple[str, ...]:
+def reading_languages(text: str, expected: str, written: str | None = None) -> tuple[str, ...]:
     """The lists to read an answer with: its expected language, English and the language it is written in.
 
     A refusal in the wrong language still withholds the content ("Lo siento, pero no puedo ayudarte" to an English
@@ -421,13 +421,15 @@ def reading_languages(text: str, expected: str) -> tuple[str, ...]:
     Args:
         text: The model's answer.
         expected: ISO 639-1 code of the language asked for (it has a list).
+        written: The language ``detect(text)`` gives, when the caller has it already (the language check).
 
     Returns:
         Codes for :func:`is_refusal`'s ``langs``, the expected language first.
     """
-    from transeval.harness.language.langid import detect
+    if written is None:
+        from transeval.harness.language.langid import detect
 
-    written = detect(text).language
+        written = detect(text).language
     extra = (written,) if written in (*MULTIJAIL_LANGUAGES, *WRITTEN_LANGUAGES) else ()
     return tuple(dict.fromkeys((expected, "en", *extra)))
 
